@@ -1,0 +1,70 @@
+/**
+ * The one interface both environments implement (local embedded processes, or testcontainers).
+ * Scenarios see only this; they never import env/local or env/containers.
+ */
+export type Dialect = 'postgres' | 'sqlserver';
+export type EnvironmentName = 'local' | 'containers';
+
+/** Hops Connect uses, each through its own Toxiproxy proxy. The harness's own clients bypass them. */
+export const HOPS = ['source-db', 'kafka', 'target-db'] as const;
+export type Hop = (typeof HOPS)[number];
+
+export const COMPONENTS = ['source-db', 'target-db', 'kafka', 'connect', 'toxiproxy'] as const;
+export type ComponentName = (typeof COMPONENTS)[number];
+
+export interface DatabaseEndpoint {
+  dialect: Dialect;
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  /** postgres://user:password@127.0.0.1:port/db (or mssql://… for SQL Server): the direct address. */
+  url: string;
+}
+
+export interface ProxyEndpoint {
+  /** host:port Connect dials (the proxy). */
+  listen: string;
+  /** host:port the proxy forwards to (the real service). */
+  upstream: string;
+}
+
+/** Everything a client needs to reach a running stack; serialisable, so another process can attach. */
+export interface StackEndpoints {
+  env: EnvironmentName;
+  source: DatabaseEndpoint;
+  target: DatabaseEndpoint;
+  /** Direct bootstrap for the harness's own admin/consumers (bypasses Toxiproxy). */
+  kafka: { bootstrap: string };
+  connect: { url: string };
+  toxiproxy: { url: string; proxies: Record<Hop, ProxyEndpoint> };
+  /** How Connect reaches each database: through the proxies, as a JDBC URL host:port. */
+  connectView: { source: { host: string; port: number }; target: { host: string; port: number }; kafkaBootstrap: string };
+}
+
+export interface ComponentControl {
+  readonly name: ComponentName;
+  /** Graceful stop (SIGTERM), waits until the process has exited. */
+  stop(): Promise<void>;
+  /** Start again after stop/kill, waits until healthy. */
+  start(): Promise<void>;
+  /** SIGKILL, waits until the process is gone. */
+  kill(): Promise<void>;
+  /** SIGSTOP: the process is frozen, sockets stay open. */
+  pause(): Promise<void>;
+  /** SIGCONT. */
+  resume(): Promise<void>;
+  isRunning(): Promise<boolean>;
+}
+
+export interface StartedStack extends AsyncDisposable {
+  readonly endpoints: StackEndpoints;
+  component(name: ComponentName): ComponentControl;
+  /** Stop every component and remove the stack's data. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface Stack {
+  start(): Promise<StartedStack>;
+}
