@@ -1,0 +1,75 @@
+/**
+ * Bisection: a mismatching range is split until it is small, then its rows are fetched from both sides and compared,
+ * giving rows missing in the target, extra in the target, and differing rows with the columns that differ.
+ */
+import { checksumRange, rowKeyFrom, run, type CompareContext, type RangeChecksum, type Side } from './compare-context.js';
+import type { KeyRange, KeyTuple } from './reconcile-types.js';
+import type { SqlRow } from './sql-session.js';
+
+export async function resolveRange(ctx: CompareContext, range: KeyRange, source: RangeChecksum, target: RangeChecksum): Promise<void> {
+  if (source.rows === 0 || target.rows === 0) return oneSided(ctx, range, source.rows === 0 ? 'target' : 'source', Math.max(source.rows, target.rows));
+  if (Math.max(source.rows, target.rows) <= ctx.options.rowFetchThreshold) return compareRows(ctx, range);
+  const parts = await splitRange(ctx, range, source.rows >= target.rows ? ctx.source : ctx.target, Math.max(source.rows, target.rows));
+  if (parts.length < 2) return compareRows(ctx, range); // cannot split further (should not happen with unique keys)
+  for (const part of parts) {
+    const [s, t] = await Promise.all([checksumRange(ctx.source, part), checksumRange(ctx.target, part)]);
+    if (s.rows !== t.rows || s.sum !== t.sum) await resolveRange(ctx, part, s, t);
+  }
+}
+
+/** A range with rows on one side only: list as many as the report keeps, count the rest without fetching them. */
+async function oneSided(ctx: CompareContext, range: KeyRange, present: 'source' | 'target', rows: number): Promise<void> {
+  const list = present === 'source' ? 'missingInTarget' : 'extraInTarget';
+  const room = ctx.diffs.room(list);
+  const side = ctx[present];
+  const fetched = room > 0 ? await run(side, side.dialect.fetchRows(side.plan, range, room)) : [];
+  for (const row of fetched) {
+    const key = rowKeyFrom(side, row, side.plan.keyIndexes, 'k', true);
+    if (present === 'source') ctx.diffs.addMissing(key);
+    else ctx.diffs.addExtra(key);
+  }
+  ctx.diffs.countOnly(list, rows - fetched.length);
+}
+
+async function splitRange(ctx: CompareContext, range: KeyRange, denser: Side, rows: number): Promise<KeyRange[]> {
+  const fanout = Math.max(2, ctx.options.splitFanout);
+  let points: KeyTuple[];
+  if (ctx.integerKey && range.lower && range.upper) {
+    const lo = BigInt(range.lower[0]!);
+    const hi = BigInt(range.upper[0]!);
+    const step = (hi - lo + BigInt(fanout) - 1n) / BigInt(fanout);
+    points = [];
+    for (let p = lo + step; step > 0n && p < hi; p += step) points.push([p.toString()]);
+  } else {
+    const found = await run(denser, denser.dialect.splitPoints(denser.plan, range, Math.ceil(rows / fanout)));
+    points = found.map((row) => denser.plan.keyIndexes.map((_, i) => row[`k${i}`]!));
+  }
+  const bounds = [range.lower, ...points, range.upper];
+  return bounds.slice(0, -1).map((lower, i) => ({ lower, upper: bounds[i + 1] }));
+}
+
+async function compareRows(ctx: CompareContext, range: KeyRange): Promise<void> {
+  const [sourceRows, targetRows] = await Promise.all([
+    run(ctx.source, ctx.source.dialect.fetchRows(ctx.source.plan, range)),
+    run(ctx.target, ctx.target.dialect.fetchRows(ctx.target.plan, range)),
+  ]);
+  const targetByKey = new Map<string, SqlRow>(targetRows.map((row) => [row.keytext!, row]));
+  const keyIndexes = ctx.source.plan.keyIndexes;
+  for (const sourceRow of sourceRows) {
+    const targetRow = targetByKey.get(sourceRow.keytext!);
+    if (!targetRow) {
+      ctx.diffs.addMissing(rowKeyFrom(ctx.source, sourceRow, keyIndexes, 'k', true));
+      continue;
+    }
+    targetByKey.delete(sourceRow.keytext!);
+    if (targetRow.h === sourceRow.h) continue;
+    const columns = ctx.source.plan.columns.map((pc, i) => ({ pc, i })).filter(({ i }) => sourceRow[`c${i}`] !== targetRow[`c${i}`]);
+    ctx.diffs.addDiffering({
+      key: rowKeyFrom(ctx.source, sourceRow, keyIndexes, 'k', true),
+      columns: columns.map(({ pc }) => pc.reportName),
+      source: Object.fromEntries(columns.map(({ pc, i }) => [pc.reportName, sourceRow[`d${i}`] ?? null])),
+      target: Object.fromEntries(columns.map(({ pc, i }) => [pc.reportName, targetRow[`d${i}`] ?? null])),
+    });
+  }
+  for (const targetRow of targetByKey.values()) ctx.diffs.addExtra(rowKeyFrom(ctx.target, targetRow, keyIndexes, 'k', true));
+}
