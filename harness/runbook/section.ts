@@ -1,0 +1,87 @@
+/**
+ * `runbookSection(runbook, id)`: what a scenario test calls to get the runbook's section it covers. The coverage
+ * gate reads these calls statically, so both arguments must be string literals.
+ */
+import * as allure from 'allure-js-commons';
+import { loadRunbook, sectionTree } from './parse.js';
+import type { Claim } from './claims.js';
+import type { CodeBlock, Section, Side, SourceDialect, Step } from './model.js';
+
+export type SqlWhere = { side: 'source'; dialect: SourceDialect } | { side: 'target' };
+
+export interface RunbookSection extends Section {
+  runbook: string;
+  file: string;
+  /** This section and its sub-sections, in document order. */
+  tree: Section[];
+  /** Step `n` of this section, or of the one sub-section that has a step `n` (e.g. its `Procedure`). */
+  step(n: number): Step;
+  /** The SQL of step `n` for one side/dialect, blocks joined in order; throws if the step has none. */
+  stepSql(n: number, where: SqlWhere): string;
+  /** Every code block of the section tree, optionally filtered. */
+  blocks(filter?: { lang?: string; side?: Side; dialect?: SourceDialect }): CodeBlock[];
+  /** A `**Name**: value` line of the section as a claim (e.g. `Auto-Handled`, `Downtime`). */
+  field(name: string): { value: string; claim: Claim };
+}
+
+function matches(block: CodeBlock, where: SqlWhere): boolean {
+  if (block.lang !== 'sql' || block.side !== where.side) return false;
+  return where.side === 'target' || block.dialect === where.dialect;
+}
+
+function tagAllure(runbookTitle: string, topLevel: string | undefined, section: Section, runbook: string): void {
+  // Outside a test (e.g. in the coverage scanner) Allure has no runtime; labels are best-effort.
+  const calls = [allure.epic(runbookTitle), allure.feature(topLevel ?? section.title), allure.story(section.title), allure.label('runbookSection', `${runbook}#${section.id}`)];
+  for (const call of calls) Promise.resolve(call).catch(() => undefined);
+}
+
+export function runbookSection(runbook: string, sectionId: string): RunbookSection {
+  const parsed = loadRunbook(runbook);
+  const section = parsed.sections.find((s) => s.id === sectionId);
+  if (!section) {
+    const near = parsed.sections.filter((s) => s.id.includes(sectionId.split('/').pop()!.split('-')[0])).slice(0, 5).map((s) => s.id);
+    throw new Error(
+      `runbook '${runbook}' (${parsed.file}) has no section '${sectionId}'${near.length ? `; similar: ${near.join(', ')}` : ''}; run 'runbook-harness coverage' to list the ids`,
+    );
+  }
+  const tree = sectionTree(parsed, sectionId);
+  let top: Section | undefined = section;
+  while (top?.parentId && top.depth > 2) top = parsed.sections.find((s) => s.id === top!.parentId);
+  tagAllure(parsed.title, top?.title, section, runbook);
+
+  const where = `${parsed.file} [${sectionId}]`;
+  const view: RunbookSection = {
+    ...section,
+    runbook: parsed.name,
+    file: parsed.file,
+    tree,
+    step(n) {
+      const own = section.steps.find((s) => s.number === n);
+      if (own) return own;
+      const found = tree.slice(1).flatMap((s) => s.steps.filter((st) => st.number === n).map((st) => ({ s, st })));
+      if (found.length === 1) return found[0].st;
+      if (found.length === 0) throw new Error(`${where} has no step ${n}`);
+      throw new Error(`${where}: step ${n} exists in ${found.map((f) => f.s.id).join(' and ')}; name the sub-section instead`);
+    },
+    stepSql(n, filter) {
+      const step = this.step(n);
+      const blocks = step.codeBlocks.filter((b) => matches(b, filter));
+      const label = filter.side === 'target' ? 'target' : `source=${filter.dialect}`;
+      if (blocks.length === 0) throw new Error(`${where} step ${n} ('${step.title}') has no \`sql ${label}\` block`);
+      return blocks.map((b) => b.value).join('\n');
+    },
+    blocks(filter = {}) {
+      return tree
+        .flatMap((s) => s.codeBlocks)
+        .filter((b) => (filter.lang === undefined || b.lang === filter.lang) && (filter.side === undefined || b.side === filter.side) && (filter.dialect === undefined || b.dialect === filter.dialect));
+    },
+    field(name) {
+      const key = name.toLowerCase();
+      const owner = tree.find((s) => s.fields[key]);
+      if (!owner) throw new Error(`${where} has no '**${name}**:' line`);
+      const { value, line } = owner.fields[key];
+      return { value, claim: { runbook: parsed.name, file: parsed.file, sectionId, sectionTitle: section.title, line, text: `${name}: ${value}` } };
+    },
+  };
+  return view;
+}
