@@ -1,0 +1,113 @@
+/**
+ * The `runbook-harness` command line a runbook may use: sub-commands, actions and options. A runbook that
+ * names anything else would fail when run, so lint reports it.
+ */
+interface CommandSpec {
+  options: string[];
+  /** Options that take a value (the next token). */
+  valued?: string[];
+  actions?: Record<string, { options: string[]; valued?: string[]; required?: string[][]; positional?: number }>;
+  required?: string[][];
+  /** Number of positional arguments (after the action, if any); -1 = any number, at least one. */
+  positional?: number;
+}
+
+const CONNECTOR_ACTION = { options: ['--file', '--include-tasks', '--only-failed'], valued: ['--file'], positional: 1 };
+
+export const HARNESS_COMMANDS: Record<string, CommandSpec> = {
+  up: { options: ['--json', '--bare'] },
+  down: { options: [] },
+  status: { options: ['--json'] },
+  connector: {
+    options: [],
+    actions: Object.fromEntries(['status', 'config', 'pause', 'resume', 'restart', 'deploy', 'delete', 'offsets'].map((a) => [a, CONNECTOR_ACTION])),
+  },
+  kafka: {
+    options: [],
+    actions: {
+      topics: { options: [] },
+      consume: { options: ['--topic', '--from-beginning', '--max-messages', '--timeout-ms', '--headers'], valued: ['--topic', '--max-messages', '--timeout-ms'], required: [['--topic']] },
+      groups: { options: ['--group'], valued: ['--group'], required: [['--group']] },
+      'reset-offsets': { options: ['--group', '--topic', '--to-earliest', '--to-offset'], valued: ['--group', '--topic', '--to-offset'], required: [['--group'], ['--topic'], ['--to-earliest', '--to-offset']] },
+    },
+  },
+  reconcile: {
+    options: ['--table', '--tables', '--row-count-only', '--checksum', '--chunk-size', '--key', '--report-format', '--output-dir'],
+    valued: ['--table', '--tables', '--chunk-size', '--key', '--report-format', '--output-dir'],
+    required: [['--table', '--tables']],
+  },
+  lag: { options: ['--json', '--watch'] },
+  lint: { options: [], positional: -1 },
+  coverage: { options: ['--json'] },
+  rehearse: { options: [] },
+};
+
+/** Shell words of one command, stopping at a pipe, redirection or list operator. */
+export function shellWords(command: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  let has = false;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else current += c;
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      quote = c;
+      has = true;
+    } else if (/\s/.test(c)) {
+      if (has || current) words.push(current);
+      current = '';
+      has = false;
+    } else if ('|;&<>)'.includes(c) || (c === '2' && command[i + 1] === '>')) {
+      break;
+    } else current += c;
+  }
+  if (has || current) words.push(current);
+  return words;
+}
+
+/** Problems with one `runbook-harness …` invocation (its words after the program name). */
+export function checkHarnessCommand(args: string[]): string[] {
+  const [name, ...rest] = args;
+  if (!name) return ['runbook-harness without a command'];
+  const spec = HARNESS_COMMANDS[name];
+  if (!spec) return [`'runbook-harness ${name}' is not a harness command (commands: ${Object.keys(HARNESS_COMMANDS).join(', ')})`];
+  let options = spec.options;
+  let valued = spec.valued ?? [];
+  let required = spec.required ?? [];
+  let positional = spec.positional ?? 0;
+  let words = rest;
+  let label = name;
+  if (spec.actions) {
+    const [action, ...after] = rest;
+    const actionSpec = action ? spec.actions[action] : undefined;
+    if (!actionSpec) return [`'runbook-harness ${name}' needs one of: ${Object.keys(spec.actions).join(', ')}${action ? ` (got '${action}')` : ''}`];
+    ({ options, valued = [], required = [], positional = 0 } = actionSpec);
+    words = after;
+    label = `${name} ${action}`;
+  }
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  let positionals = 0;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    if (word.startsWith('--')) {
+      const flag = word.split('=')[0];
+      if (!options.includes(flag)) problems.push(`'runbook-harness ${label}' has no option ${flag}`);
+      seen.add(flag);
+      if (valued.includes(flag) && !word.includes('=')) i++;
+    } else positionals++;
+  }
+  if (positional >= 0 && positionals !== positional) {
+    problems.push(`'runbook-harness ${label}' takes ${positional === 0 ? 'no arguments' : `${positional} argument`} besides options (got ${positionals})`);
+  }
+  if (positional === -1 && positionals === 0) problems.push(`'runbook-harness ${label}' needs at least one file`);
+  for (const group of required) {
+    if (!group.some((o) => seen.has(o))) problems.push(`'runbook-harness ${label}' needs ${group.join(' or ')}`);
+  }
+  return problems;
+}

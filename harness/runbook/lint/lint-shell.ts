@@ -1,0 +1,68 @@
+/**
+ * Shell blocks: `bash -n` syntax check, `runbook-harness` invocations against the real command line, and JSON
+ * heredoc bodies (a connector config written with `cat > x.json << 'EOF'`) handed to the JSON lint.
+ */
+import { spawnSync } from 'node:child_process';
+import { at, type BlockContext, type Finding } from './finding.js';
+import { replacePlaceholders } from './placeholders.js';
+import { checkHarnessCommand, shellWords } from './harness-commands.js';
+
+export interface Heredoc {
+  body: string;
+  /** 0-based line offset of the body's first line inside the block. */
+  line: number;
+}
+
+export function jsonHeredocs(text: string): Heredoc[] {
+  const out: Heredoc[] = [];
+  for (const m of text.matchAll(/<<-?\s*(['"]?)(\w+)\1[^\n]*\n([\s\S]*?)\n[ \t]*\2[ \t]*(?:\n|$)/g)) {
+    if (!m[3].trimStart().startsWith('{')) continue;
+    const bodyStart = m.index + m[0].indexOf('\n') + 1;
+    out.push({ body: m[3], line: text.slice(0, bodyStart).split('\n').length - 1 });
+  }
+  return out;
+}
+
+function bashSyntax(text: string, ctx: BlockContext): Finding[] {
+  const result = spawnSync('bash', ['-n'], { input: replacePlaceholders(text, 'PH_'), encoding: 'utf8', timeout: 10_000 });
+  if (result.error) return [at(ctx, 0, 'info', 'shell-not-checked', `bash not available (${result.error.message}); shell syntax not checked`)];
+  if (result.status === 0) return [];
+  const first = result.stderr.split('\n').find((l) => l.includes('line')) ?? result.stderr.split('\n')[0];
+  const m = /line (\d+): (.*)$/.exec(first);
+  const offset = m ? Number(m[1]) - 1 : 0;
+  return [at(ctx, offset, 'error', 'shell-syntax', `bash -n: ${m ? m[2] : first.trim()}`)];
+}
+
+/** Logical lines (continuations joined) with their 0-based starting line. */
+function logicalLines(text: string): { text: string; line: number }[] {
+  const out: { text: string; line: number }[] = [];
+  let buffer = '';
+  let start = 0;
+  text.split('\n').forEach((line, i) => {
+    if (!buffer) start = i;
+    if (line.endsWith('\\')) buffer += line.slice(0, -1) + ' ';
+    else {
+      out.push({ text: buffer + line, line: start });
+      buffer = '';
+    }
+  });
+  if (buffer) out.push({ text: buffer, line: start });
+  return out;
+}
+
+function harnessInvocations(text: string, ctx: BlockContext): Finding[] {
+  const findings: Finding[] = [];
+  for (const { text: line, line: offset } of logicalLines(replacePlaceholders(text, 'PH_'))) {
+    const code = line.replace(/(^|\s)#.*$/, '');
+    for (const m of code.matchAll(/(?:^|[\s;|&(`])runbook-harness\s+([^\n]*)/g)) {
+      for (const problem of checkHarnessCommand(shellWords(m[1]))) {
+        findings.push(at(ctx, offset, 'error', 'harness-command', problem));
+      }
+    }
+  }
+  return findings;
+}
+
+export function lintShell(text: string, ctx: BlockContext): Finding[] {
+  return [...bashSyntax(text, ctx), ...harnessInvocations(text, ctx)];
+}
