@@ -18,6 +18,8 @@ export interface Observation<T> {
   /** What was observed, for the timeout message (keep it short). */
   seen: string;
   value?: T;
+  /** Set when what was seen makes further waiting pointless (e.g. FAILED while waiting for RUNNING). */
+  abort?: Error;
 }
 
 export interface PollOptions {
@@ -31,13 +33,15 @@ export async function pollUntil<T>(options: PollOptions, probe: () => Promise<Ob
   const interval = options.intervalMs ?? 200;
   let lastSeen = 'nothing yet';
   for (;;) {
+    let observation: Observation<T> | undefined;
     try {
-      const observation = await probe();
-      if (observation.done) return observation.value as T;
-      lastSeen = observation.seen;
+      observation = await probe();
     } catch (error) {
       lastSeen = error instanceof Error ? error.message.split('\n')[0] : String(error);
     }
+    if (observation?.abort) throw observation.abort;
+    if (observation?.done) return observation.value as T;
+    if (observation) lastSeen = observation.seen;
     const elapsed = Date.now() - started;
     if (elapsed >= options.limitMs) throw new WaitTimeoutError(options.what, lastSeen, elapsed);
     await new Promise((resolve) => setTimeout(resolve, Math.min(interval, options.limitMs - elapsed)));

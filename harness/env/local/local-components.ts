@@ -33,14 +33,14 @@ export async function awaitHealthy(name: ComponentName, record: ProcessRecord, e
     case 'source-db':
     case 'target-db': {
       const db = name === 'source-db' ? endpoints.source : endpoints.target;
-      await awaitPostgres({ name, dataDir: '', port: db.port, user: db.user, password: db.password, database: db.database, binaries: { postgres: '' } }, record, limitMs);
+      await awaitPostgres({ name, dataDir: '', port: db.port, user: db.user, password: db.password, database: db.database, binaries: { postgres: '', initdb: '' } }, record, limitMs);
       return;
     }
     case 'kafka': {
       const kafka = new Kafka({ clientId: 'runbook-harness-health', brokers: [endpoints.kafka.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
       await pollUntil({ what: `Kafka on ${endpoints.kafka.bootstrap} to answer metadata requests`, limitMs, intervalMs: 250 }, async () => {
         const dead = exited();
-        if (dead) throw new Error(dead);
+        if (dead) return { done: false, seen: dead, abort: new Error(`${name}: ${dead}`) };
         if (!(await portAnswers(endpoints.kafka.bootstrap))) return { done: false, seen: `port closed; log: ${logTail(record.logFile, 1)}` };
         const admin = kafka.admin();
         try {
@@ -56,7 +56,7 @@ export async function awaitHealthy(name: ComponentName, record: ProcessRecord, e
     case 'connect': {
       await pollUntil({ what: `Kafka Connect at ${endpoints.connect.url} to list the Debezium plugins`, limitMs, intervalMs: 500 }, async () => {
         const dead = exited();
-        if (dead) throw new Error(dead);
+        if (dead) return { done: false, seen: dead, abort: new Error(`${name}: ${dead}`) };
         const response = await fetch(`${endpoints.connect.url}/connector-plugins?connectorsOnly=true`, { signal: AbortSignal.timeout(2000) });
         if (!response.ok) return { done: false, seen: `HTTP ${response.status}` };
         const classes = ((await response.json()) as { class: string }[]).map((p) => p.class);
@@ -68,7 +68,7 @@ export async function awaitHealthy(name: ComponentName, record: ProcessRecord, e
     case 'toxiproxy': {
       await pollUntil({ what: `Toxiproxy API at ${endpoints.toxiproxy.url}`, limitMs, intervalMs: 100 }, async () => {
         const dead = exited();
-        if (dead) throw new Error(dead);
+        if (dead) return { done: false, seen: dead, abort: new Error(`${name}: ${dead}`) };
         const response = await fetch(`${endpoints.toxiproxy.url}/version`, { signal: AbortSignal.timeout(1000) });
         return { done: response.ok, seen: `HTTP ${response.status}` };
       });

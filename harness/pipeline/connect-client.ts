@@ -1,0 +1,197 @@
+/**
+ * Kafka Connect REST client. Method names are the REST verbs; every mutating call waits, within a
+ * stated limit, until the worker reports the state the call asked for. Errors carry the response body.
+ */
+import { pollUntil } from '../core/poll.js';
+
+export type ConnectorStateName = 'RUNNING' | 'PAUSED' | 'STOPPED' | 'FAILED' | 'UNASSIGNED' | 'RESTARTING';
+export type ConnectorConfig = Record<string, string>;
+
+export interface ConnectorStatus {
+  name: string;
+  connector: { state: ConnectorStateName; worker_id: string; trace?: string };
+  tasks: { id: number; state: ConnectorStateName; worker_id: string; trace?: string }[];
+  type: 'source' | 'sink';
+}
+
+export interface ValidationResult {
+  name: string;
+  error_count: number;
+  configs: { definition?: { name: string }; value: { name: string; value: string | null; errors: string[] } }[];
+}
+
+export interface OffsetsResponse {
+  offsets: { partition: Record<string, unknown>; offset: Record<string, unknown> | null }[];
+}
+
+export class ConnectError extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`Kafka Connect ${method} ${path} answered ${status}: ${body.slice(0, 500)}`);
+    this.name = 'ConnectError';
+  }
+}
+
+export interface ConnectClientOptions {
+  /** How long a mutating call waits for the observed state (default 60 s). */
+  stateLimitMs?: number;
+  /** One HTTP request's limit (default 30 s; Connect may block a request during a rebalance). */
+  requestLimitMs?: number;
+}
+
+/** RUNNING means the connector and every task run; a connector with no tasks yet is not RUNNING. */
+export function summariseState(status: ConnectorStatus): ConnectorStateName {
+  const states = [status.connector.state, ...status.tasks.map((t) => t.state)];
+  if (states.includes('FAILED')) return 'FAILED';
+  if (status.connector.state === 'RUNNING' && status.tasks.length === 0) return 'UNASSIGNED';
+  if (states.every((s) => s === status.connector.state)) return status.connector.state;
+  return states.find((s) => s !== 'RUNNING') ?? 'RUNNING';
+}
+
+function firstTrace(status: ConnectorStatus): string {
+  const trace = status.connector.trace ?? status.tasks.find((t) => t.trace)?.trace ?? '';
+  return trace.split('\n').slice(0, 2).join(' ').slice(0, 400);
+}
+
+export class ConnectClient {
+  readonly stateLimitMs: number;
+  private readonly requestLimitMs: number;
+
+  constructor(
+    readonly url: string,
+    options: ConnectClientOptions = {},
+  ) {
+    this.stateLimitMs = options.stateLimitMs ?? 60_000;
+    this.requestLimitMs = options.requestLimitMs ?? 30_000;
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown, okStatuses: number[] = []): Promise<T> {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(this.requestLimitMs),
+    });
+    const text = await response.text();
+    if (!response.ok && !okStatuses.includes(response.status)) throw new ConnectError(method, path, response.status, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  getConnectors(): Promise<string[]> {
+    return this.request('GET', '/connectors');
+  }
+
+  getConnectorConfig(name: string): Promise<ConnectorConfig> {
+    return this.request('GET', `/connectors/${encodeURIComponent(name)}/config`);
+  }
+
+  getConnectorStatus(name: string): Promise<ConnectorStatus> {
+    return this.request('GET', `/connectors/${encodeURIComponent(name)}/status`);
+  }
+
+  getOffsets(name: string): Promise<OffsetsResponse> {
+    return this.request('GET', `/connectors/${encodeURIComponent(name)}/offsets`);
+  }
+
+  getConnectorPlugins(): Promise<{ class: string; type: string; version: string }[]> {
+    return this.request('GET', '/connector-plugins?connectorsOnly=true');
+  }
+
+  /** PUT /connector-plugins/{class}/config/validate — the worker's own check of a config. */
+  validateConfig(connectorClass: string, config: ConnectorConfig): Promise<ValidationResult> {
+    const plugin = connectorClass.split('.').pop() ?? connectorClass;
+    return this.request('PUT', `/connector-plugins/${encodeURIComponent(plugin)}/config/validate`, { 'connector.class': connectorClass, ...config });
+  }
+
+  // ---- mutations (each waits for the state it asked for) -------------------------------------
+
+  /** PUT /connectors/{name}/config: creates or updates, then waits until it runs again. */
+  async putConnectorConfig(name: string, config: ConnectorConfig, expect: ConnectorStateName = 'RUNNING'): Promise<ConnectorStatus> {
+    await this.request('PUT', `/connectors/${encodeURIComponent(name)}/config`, config);
+    return this.awaitConnectorState(name, expect);
+  }
+
+  /** POST /connectors: creates, then waits until it runs. */
+  async postConnector(name: string, config: ConnectorConfig, expect: ConnectorStateName = 'RUNNING'): Promise<ConnectorStatus> {
+    await this.request('POST', '/connectors', { name, config });
+    return this.awaitConnectorState(name, expect);
+  }
+
+  async pauseConnector(name: string): Promise<ConnectorStatus> {
+    await this.request('PUT', `/connectors/${encodeURIComponent(name)}/pause`);
+    return this.awaitConnectorState(name, 'PAUSED');
+  }
+
+  async resumeConnector(name: string): Promise<ConnectorStatus> {
+    await this.request('PUT', `/connectors/${encodeURIComponent(name)}/resume`);
+    return this.awaitConnectorState(name, 'RUNNING');
+  }
+
+  /** PUT /connectors/{name}/stop: tasks shut down, config kept; needed before offsets can be altered. */
+  async stopConnector(name: string): Promise<ConnectorStatus> {
+    await this.request('PUT', `/connectors/${encodeURIComponent(name)}/stop`);
+    return this.awaitConnectorState(name, 'STOPPED');
+  }
+
+  /** POST /connectors/{name}/restart?includeTasks=&onlyFailed= — Connect never restarts a FAILED task by itself. */
+  async restartConnector(name: string, options: { includeTasks?: boolean; onlyFailed?: boolean } = {}): Promise<ConnectorStatus> {
+    const query = `includeTasks=${options.includeTasks ?? false}&onlyFailed=${options.onlyFailed ?? false}`;
+    await this.request('POST', `/connectors/${encodeURIComponent(name)}/restart?${query}`, undefined, [202, 204]);
+    return this.awaitConnectorState(name, 'RUNNING');
+  }
+
+  async restartTask(name: string, task: number): Promise<ConnectorStatus> {
+    await this.request('POST', `/connectors/${encodeURIComponent(name)}/tasks/${task}/restart`);
+    return this.awaitConnectorState(name, 'RUNNING');
+  }
+
+  /** DELETE /connectors/{name}: waits until the worker no longer lists it. */
+  async deleteConnector(name: string): Promise<void> {
+    await this.request('DELETE', `/connectors/${encodeURIComponent(name)}`, undefined, [404]);
+    await pollUntil({ what: `connector ${name} to be deleted`, limitMs: this.stateLimitMs }, async () => {
+      const names = await this.getConnectors();
+      return { done: !names.includes(name), seen: `still listed among ${names.join(', ')}` };
+    });
+  }
+
+  /** PATCH /connectors/{name}/offsets (connector must be STOPPED). For a sink: [{partition:{kafka_topic,kafka_partition},offset:{kafka_offset}}]. */
+  async patchOffsets(name: string, offsets: OffsetsResponse['offsets']): Promise<OffsetsResponse> {
+    await this.request('PATCH', `/connectors/${encodeURIComponent(name)}/offsets`, { offsets });
+    return this.getOffsets(name);
+  }
+
+  /** DELETE /connectors/{name}/offsets (connector must be STOPPED): a sink then starts from its consumer's auto.offset.reset. */
+  async deleteOffsets(name: string): Promise<void> {
+    await this.request('DELETE', `/connectors/${encodeURIComponent(name)}/offsets`);
+  }
+
+  // ---- waits --------------------------------------------------------------------------------
+
+  /**
+   * Polls status until the summarised state is `expected`. Waiting for RUNNING fails fast on FAILED,
+   * with the task's trace, rather than waiting out the limit.
+   */
+  async awaitConnectorState(name: string, expected: ConnectorStateName, limitMs = this.stateLimitMs): Promise<ConnectorStatus> {
+    return pollUntil({ what: `connector ${name} to be ${expected}`, limitMs, intervalMs: 250 }, async () => {
+      let status: ConnectorStatus;
+      try {
+        status = await this.getConnectorStatus(name);
+      } catch (error) {
+        if (error instanceof ConnectError && error.status === 404) return { done: false, seen: 'not found (404)' };
+        throw error;
+      }
+      const state = summariseState(status);
+      const abort =
+        state === 'FAILED' && expected !== 'FAILED'
+          ? new ConnectError('GET', `/connectors/${name}/status`, 200, `connector ${name} FAILED while waiting for ${expected}: ${firstTrace(status)}`)
+          : undefined;
+      return { done: state === expected, abort, seen: `${state} (connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',') || 'none'})`, value: status };
+    });
+  }
+}
