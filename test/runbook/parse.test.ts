@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { loadRunbook, parseRunbook } from '../../harness/runbook/parse.js';
+import { RunbookError } from '../../harness/runbook/errors.js';
+
+const doc = `# Title
+
+## Quick Reference
+<!-- kind: reference -->
+
+\`\`\`bash
+runbook-harness status
+\`\`\`
+
+## Common Scenarios
+
+### Scenario 1: Add Column
+
+**Auto-Handled**: Yes
+**Downtime**: None
+
+#### Procedure
+
+1. **Run the DDL**
+
+   \`\`\`sql source=sqlserver
+   ALTER TABLE dbo.t ADD c INT NULL;
+   \`\`\`
+
+   \`\`\`sql source=postgres
+   ALTER TABLE public.t ADD COLUMN c INT NULL;
+   \`\`\`
+
+2. **Check**
+
+   \`\`\`sql target
+   SELECT c FROM t;
+   -- Expected: one row
+   \`\`\`
+
+#### Rollback
+
+\`\`\`sql target
+ALTER TABLE t DROP COLUMN c;
+\`\`\`
+
+### Scenario 2: Drop Column
+
+#### Rollback
+
+Nothing.
+
+## Troubleshooting
+
+### Issue: Stuck
+
+| Metric | Target |
+|--------|--------|
+| lag | < 5 seconds |
+
+## Monitoring
+
+\`\`\`bash
+runbook-harness lag
+\`\`\`
+`;
+
+describe('parseRunbook', () => {
+  const rb = parseRunbook(doc, 'x.md');
+  const byId = (id: string) => rb.sections.find((s) => s.id === id)!;
+
+  it('gives each heading a stable id, qualifying a slug used twice by its parent', () => {
+    expect(rb.title).toBe('Title');
+    expect(rb.sections.map((s) => s.id)).toContain('scenario-1-add-column/rollback');
+    expect(rb.sections.map((s) => s.id)).toContain('scenario-2-drop-column/rollback');
+    expect(rb.sections.map((s) => s.id)).toContain('procedure'); // a slug used once stays bare
+    expect(byId('procedure').parentId).toBe('scenario-1-add-column');
+  });
+
+  it('derives kinds from headings and markers, and counts sub-sections under their kinded ancestor', () => {
+    expect(byId('scenario-1-add-column').kind).toBe('scenario');
+    expect(byId('procedure')).toMatchObject({ kind: 'scenario', unitId: 'scenario-1-add-column' });
+    expect(byId('issue-stuck')).toMatchObject({ kind: 'troubleshooting', unitId: 'issue-stuck' });
+    expect(byId('quick-reference').kind).toBe('reference');
+    expect(byId('monitoring')).toMatchObject({ kind: 'procedure', unitId: 'monitoring' });
+    expect(byId('common-scenarios').kind).toBeUndefined();
+  });
+
+  it('reads numbered steps with their code blocks, dialect tags, fence lines and Expected lines', () => {
+    const steps = byId('procedure').steps;
+    expect(steps.map((s) => [s.number, s.title])).toEqual([[1, 'Run the DDL'], [2, 'Check']]);
+    const [sqlserver, postgres] = steps[0].codeBlocks;
+    expect(sqlserver).toMatchObject({ lang: 'sql', side: 'source', dialect: 'sqlserver', stepNumber: 1 });
+    expect(postgres).toMatchObject({ side: 'source', dialect: 'postgres' });
+    expect(doc.split('\n')[sqlserver.line - 1].trim()).toBe('```sql source=sqlserver');
+    expect(steps[1].codeBlocks[0]).toMatchObject({ side: 'target', dialect: 'postgres' });
+    expect(steps[1].expected).toEqual(['one row']);
+  });
+
+  it('reads bold fields and tables', () => {
+    expect(byId('scenario-1-add-column').fields['auto-handled'].value).toBe('Yes');
+    expect(byId('issue-stuck').tables[0]).toMatchObject({ header: ['Metric', 'Target'], rows: [['lag', '< 5 seconds']] });
+  });
+
+  it('rejects a heading id used twice, with file and line', () => {
+    const bad = '# T\n\n## A\n\n### B\n\n## A\n\n### B\n\n### B\n';
+    expect(() => parseRunbook(bad, 'bad.md')).toThrow(RunbookError);
+    expect(() => parseRunbook(bad, 'bad.md')).toThrow(/^bad\.md:7: section id 't\/a' is used twice \(first at line 3\)/);
+  });
+
+  it('rejects an unknown source dialect and a missing title', () => {
+    expect(() => parseRunbook('# T\n\n## S\n\n```sql source=oracle\nSELECT 1;\n```\n', 'd.md')).toThrow(/^d\.md:5: unknown source dialect 'oracle'/);
+    expect(() => parseRunbook('## S\n', 'n.md')).toThrow(/^n\.md:1: a runbook starts with a level-1 heading/);
+  });
+
+  it('reports a missing runbook in one line', () => {
+    expect(() => loadRunbook('no-such-runbook')).toThrow(/^runbooks\/no-such-runbook\.md: no such runbook$/);
+  });
+});
+
+describe('the project runbooks', () => {
+  it('keep the original section structure: every seed section id exists in the executable version', () => {
+    for (const [seed, ours] of [
+      ['test/runbook/fixtures/seed-schema-evolution.txt', 'schema-evolution'],
+      ['test/runbook/fixtures/seed-database-migration.txt', 'database-migration'],
+    ]) {
+      const seedTested = loadRunbook(seed).sections.filter((s) => s.unitId === s.id && s.kind !== 'procedure').map((s) => s.id);
+      const ourIds = new Set(loadRunbook(ours).sections.map((s) => s.id));
+      expect(seedTested.length).toBeGreaterThan(5);
+      expect(seedTested.filter((id) => !ourIds.has(id))).toEqual([]);
+    }
+  });
+
+  it('give every source-side SQL step in both dialects', () => {
+    const rb = loadRunbook('schema-evolution');
+    const missing: string[] = [];
+    for (const section of rb.sections) {
+      for (const step of section.steps) {
+        const dialects = new Set(step.codeBlocks.filter((b) => b.side === 'source').map((b) => b.dialect));
+        if (dialects.has('sqlserver') && !dialects.has('postgres')) missing.push(`${section.id} step ${step.number}`);
+      }
+    }
+    // Scenario 1 step 2 and step 5 are SQL Server only by nature (capture instances); nothing else may be.
+    expect(missing).toEqual(['scenario-1-add-nullable-column/procedure step 2', 'scenario-1-add-nullable-column/procedure step 5']);
+  });
+});
