@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/runbook-harness.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('runbook-harness lint', () => {
+  it('exits 1 on the original runbook and prints file:line, severity, section and reason', () => {
+    const r = cli('lint', '--no-connect', 'test/runbook/fixtures/seed-database-migration.txt');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      "test/runbook/fixtures/seed-database-migration.txt:112: error [configure-debezium-connector] 'database.server.name' is a Debezium 1.x name, ignored since 2.0; use 'topic.prefix' (debezium-1x-property)",
+    );
+    expect(r.stdout).toMatch(/1 error\(s\), 0 warning\(s\), \d+ note\(s\); 1 connector config\(s\), connector configs checked structurally only/);
+  });
+
+  it('exits 0 on the project runbooks', () => {
+    const r = cli('lint', '--no-connect', 'runbooks/schema-evolution.md', 'runbooks/database-migration.md');
+    expect(r.stdout).toMatch(/2 file\(s\): 0 error\(s\), 0 warning\(s\)/);
+    expect(r.code).toBe(0);
+  });
+
+  it('gives one line and exit 2 for a missing, unreadable or malformed runbook', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lint-'));
+    const dup = path.join(dir, 'dup.md');
+    writeFileSync(dup, '# T\n\n## Same\n\n## Same\n');
+    const binary = path.join(dir, 'bin.md');
+    writeFileSync(binary, Buffer.from([0x23, 0x20, 0x00, 0x01]));
+    for (const [file, reason] of [
+      [path.join(dir, 'missing.md'), /missing\.md: no such runbook/],
+      [dir, /: is a directory, not a runbook/],
+      [dup, /dup\.md:5: section id 't\/same' is used twice/],
+      [binary, /bin\.md:1: binary file, not a markdown runbook/],
+    ] as const) {
+      const r = cli('lint', '--no-connect', file);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(reason);
+    }
+    expect(cli('lint').code).toBe(2);
+  });
+});
+
+describe('runbook-harness coverage', () => {
+  it('exits 0 with every untested section printed as pending', () => {
+    const r = cli('coverage');
+    expect(r.stdout).toMatch(/^runbooks\/database-migration\.md: \d+ tested sections, \d+ covered, \d+ pending, 0 gaps$/m);
+    expect(r.stdout).toMatch(/^  pending  scenario\s+scenario-1-add-nullable-column/m);
+    expect(r.stdout).toMatch(/coverage OK/);
+    expect(r.code).toBe(0);
+  });
+
+  it('prints the map as JSON', () => {
+    const report = JSON.parse(cli('coverage', '--json').stdout) as { ok: boolean; runbooks: { runbook: string }[] };
+    expect(report.ok).toBe(true);
+    expect(report.runbooks.map((r) => r.runbook)).toEqual(['database-migration', 'schema-evolution']);
+  });
+});

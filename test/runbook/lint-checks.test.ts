@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { lintSql } from '../../harness/runbook/lint/lint-sql.js';
+import { lintJson } from '../../harness/runbook/lint/lint-json.js';
+import { lintShell, jsonHeredocs } from '../../harness/runbook/lint/lint-shell.js';
+import { lintProperties } from '../../harness/runbook/lint/lint-properties.js';
+import { checkHarnessCommand, shellWords } from '../../harness/runbook/lint/harness-commands.js';
+import { splitSql } from '../../harness/runbook/lint/sql-split.js';
+import { INSTALLED_CONNECTOR_CLASSES } from '../../harness/runbook/lint/connector-rules.js';
+
+const ctx = { file: 'r.md', section: 's', firstLine: 10 };
+const brief = (fs: { line: number; severity: string; rule: string }[]) => fs.map((f) => `${f.line} ${f.severity} ${f.rule}`);
+
+describe('SQL', () => {
+  it('splits statements at semicolons and GO, not inside strings, comments or dollar quotes', () => {
+    const parts = splitSql("SELECT ';';\n-- a; b\nSELECT $$x;y$$;\nSELECT 1\nGO\nSELECT [a;b] FROM t");
+    expect(parts.map((p) => [p.line, p.text.replace(/\s+/g, ' ')])).toEqual([
+      [0, "SELECT ';'"],
+      [2, '-- a; b SELECT $$x;y$$'],
+      [3, 'SELECT 1'],
+      [5, 'SELECT [a;b] FROM t'],
+    ]);
+  });
+
+  it('reports a PostgreSQL syntax error at the statement line', async () => {
+    expect(brief(await lintSql('SELECT 1;\n\nSELEC 2;', 'postgres', ctx))).toEqual(['12 error sql-syntax']);
+    expect(await lintSql('ALTER TABLE t ALTER COLUMN c TYPE BIGINT USING c::BIGINT;', 'postgres', ctx)).toEqual([]);
+  });
+
+  it('accepts placeholders as identifiers and skips psql meta-commands with a note', async () => {
+    expect(await lintSql('SELECT * FROM <table_name> WHERE <primary_key> = <test_value>;', 'postgres', ctx)).toEqual([]);
+    expect(brief(await lintSql('\\d+ customers\nSELECT 1;', 'postgres', ctx))).toEqual(['10 info sql-not-checked']);
+  });
+
+  it('T-SQL: parses what node-sql-parser knows, says "not checked" for what it lacks, errors on DML no grammar accepts', async () => {
+    expect(await lintSql('SELECT TOP 10 * FROM dbo.customers ORDER BY customer_id;', 'sqlserver', ctx)).toEqual([]);
+    expect(brief(await lintSql("EXEC sp_rename 'dbo.t.a', 'b', 'COLUMN';", 'sqlserver', ctx))).toEqual(['10 info sql-not-checked']);
+    expect(brief(await lintSql('SELECT a FROM dbo.t SAMPLE(100);', 'sqlserver', ctx))).toEqual(['10 error sql-syntax']);
+  });
+
+  it('untagged blocks (mixed dialects) pass if either parser accepts each statement', async () => {
+    const mixed = "INSERT INTO dbo.t (id) VALUES (1);\nSELECT id FROM t WHERE id = 1 LIMIT 1;\nALTER TABLE t ALTER COLUMN c TYPE text;";
+    expect(await lintSql(mixed, undefined, ctx)).toEqual([]);
+    expect(brief(await lintSql('./run.sh --x', undefined, ctx))).toEqual(['10 error sql-syntax']);
+  });
+});
+
+describe('JSON and connector configs', () => {
+  const config = (cfg: Record<string, string>) => JSON.stringify({ name: 'c', config: cfg }, null, 2);
+
+  it("reports each '//' comment line and still checks the properties behind them", () => {
+    const text = '{\n  "name": "c",\n  "config": {\n    // comment\n    "connector.class": "io.debezium.connector.postgresql.PostgresConnector",\n    "database.server.name": "x"\n  }\n}';
+    const { findings } = lintJson(text, ctx, INSTALLED_CONNECTOR_CLASSES);
+    expect(brief(findings)).toEqual(['13 error json-syntax', '15 error debezium-1x-property']);
+  });
+
+  it('reports plain syntax errors at their line', () => {
+    const { findings } = lintJson('{\n  "a": 1,\n}', ctx, []);
+    expect(brief(findings)).toEqual(['12 error json-syntax']);
+  });
+
+  it('knows per class which names Debezium 2 renamed', () => {
+    const pg = lintJson(config({ 'connector.class': 'io.debezium.connector.postgresql.PostgresConnector', 'database.dbname': 'x', 'topic.prefix': 'p' }), ctx, INSTALLED_CONNECTOR_CLASSES);
+    expect(pg.findings).toEqual([]); // database.dbname is current for PostgreSQL
+    const ss = lintJson(config({ 'connector.class': 'io.debezium.connector.sqlserver.SqlServerConnector', 'database.dbname': 'x', 'table.whitelist': 'a' }), ctx, INSTALLED_CONNECTOR_CLASSES);
+    expect(ss.findings.map((f) => f.message)).toEqual([
+      "'database.dbname' is a Debezium 1.x name, ignored since 2.0; use 'database.names'",
+      "'table.whitelist' is a Debezium 1.x name, ignored since 2.0; use 'table.include.list'",
+    ]);
+  });
+
+  it('reports a connector class that is not installed', () => {
+    const { findings } = lintJson(config({ 'connector.class': 'com.example.Nope' }), ctx, INSTALLED_CONNECTOR_CLASSES);
+    expect(brief(findings)).toEqual(['13 error connector-class-not-installed']);
+  });
+});
+
+describe('shell', () => {
+  it('runs bash -n and reports the line of a syntax error', () => {
+    expect(brief(lintShell('echo ok\nINSERT INTO t (a, b)\n', ctx))).toEqual(['11 error shell-syntax']);
+    expect(lintShell('psql "$TARGET_URL" -c "\\d+ <table_name>"\nrunbook-harness reconcile --table <table_name>\n', ctx)).toEqual([]);
+  });
+
+  it('checks runbook-harness command lines against the real commands and options', () => {
+    expect(checkHarnessCommand(shellWords('connector restart postgresql-sink --include-tasks --only-failed'))).toEqual([]);
+    expect(checkHarnessCommand(shellWords('kafka consume --topic t --from-beginning --timeout-ms 5000 --headers'))).toEqual([]);
+    expect(checkHarnessCommand(shellWords('connector reboot x'))).toEqual(["'runbook-harness connector' needs one of: status, config, pause, resume, restart, deploy, delete, offsets (got 'reboot')"]);
+    expect(checkHarnessCommand(shellWords('reconcile --checksum'))).toEqual(["'runbook-harness reconcile' needs --table or --tables"]);
+    expect(checkHarnessCommand(shellWords('lag --follow'))).toEqual(["'runbook-harness lag' has no option --follow"]);
+    expect(checkHarnessCommand(shellWords('migrate --id 1'))[0]).toMatch(/^'runbook-harness migrate' is not a harness command/);
+    expect(brief(lintShell('x=1\nrunbook-harness kafka groups\n', ctx))).toEqual(['11 error harness-command']);
+  });
+
+  it('hands JSON heredoc bodies over with their line offset', () => {
+    const docs = jsonHeredocs("cat > c.json << 'EOF'\n{\n  \"a\": 1\n}\nEOF\ncat > r.md << 'EOF'\n# not json\nEOF\n");
+    expect(docs).toEqual([{ body: '{\n  "a": 1\n}', line: 1 }]);
+  });
+});
+
+describe('properties', () => {
+  it('reports inline comments and 1.x names, and accepts comment lines', () => {
+    const findings = lintProperties('# note\ninclude.schema.changes=true   # on\ndatabase.history.kafka.topic=x\ntopic.prefix=p', ctx);
+    expect(brief(findings)).toEqual(['11 warning properties-inline-comment', '12 error debezium-1x-property']);
+  });
+});
