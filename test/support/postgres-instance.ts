@@ -59,12 +59,22 @@ export async function startPostgresInstance(options: PostgresInstanceOptions = {
   await server.initialise();
   await server.start();
   await server.createDatabase(database);
-  const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', password, database, max: 2 });
+  // One client per call, closed before returning: a pooled idle client would still be connected when the server
+  // stops and would raise an unhandled 'terminating connection' error.
+  const sql = async (text: string, params?: unknown[]) => {
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      return await client.query(text, params);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await pool.end().catch(() => {});
     await server.stop().catch(() => {});
     rmSync(dataRoot, { recursive: true, force: true });
   };
@@ -72,7 +82,7 @@ export async function startPostgresInstance(options: PostgresInstanceOptions = {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
     port,
     password,
-    sql: (text, params) => pool.query(text, params as unknown[]),
+    sql,
     stop,
     [Symbol.asyncDispose]: stop,
   };

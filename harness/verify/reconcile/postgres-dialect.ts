@@ -120,7 +120,7 @@ export const postgresDialect: SqlDialect = {
   async introspect(session: SqlSession, table: TableName): Promise<TableInfo | undefined> {
     const rows = await session.query(
       `SELECT a.attname AS name, t.typname AS data_type, format_type(a.atttypid, a.atttypmod) AS sql_type,
-              NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default_expr,
+              (NOT a.attnotnull)::text AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default_expr,
               information_schema._pg_numeric_precision(a.atttypid, a.atttypmod) AS numeric_precision,
               information_schema._pg_numeric_scale(a.atttypid, a.atttypmod) AS numeric_scale,
               information_schema._pg_char_max_length(a.atttypid, a.atttypmod) AS char_length,

@@ -32,7 +32,9 @@ export async function openPostgresSession(url: string, options: SessionOptions):
     options: `-c TimeZone=UTC -c statement_timeout=${options.statementTimeoutMs} -c application_name=runbook-harness-reconcile`,
     types: textTypes,
   });
-  pool.on('error', () => {}); // idle-client errors surface on the next query instead of crashing the process
+  // Idle-client errors (server restarted, connection killed) surface on the next query instead of crashing the process.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     await pool.query('SELECT 1');
   } catch (error) {
