@@ -8,7 +8,8 @@
  *   datetimeoffset/timestamptz converted to UTC; date 'YYYY-MM-DD'; time 'HH:MI:SS.ffffff';
  * - text as stored: trailing spaces count for text/varchar/nvarchar; for char(n)/nchar(n) on either side they do
  *   not (both engines pad those, so the padding carries no data);
- * - uuid/uniqueidentifier: lower-case with hyphens; binary: lower-case hex;
+ * - uuid/uniqueidentifier: lower-case with hyphens, also when the other side stores it as text (Debezium sends
+ *   uniqueidentifier as a string); binary: lower-case hex;
  * - NULL is never equal to the empty string (it is a distinct marker in the row text).
  */
 import type { ColumnInfo, DialectName } from './reconcile-types.js';
@@ -64,6 +65,8 @@ export interface CanonicalRule {
   /** Scale numerics are rendered at; undefined = trim trailing zeros. */
   decimalScale?: number;
   trimTrailingSpaces: boolean;
+  /** A uuid on either side: text on the other side is lower-cased too. */
+  lowerCase: boolean;
 }
 
 export function canonicalRuleFor(
@@ -84,6 +87,7 @@ export function canonicalRuleFor(
   return {
     decimalScale: declared ? Math.max(...(scales as number[])) : undefined,
     trimTrailingSpaces: sourceKind === 'char' || targetKind === 'char',
+    lowerCase: sourceKind === 'uuid' || targetKind === 'uuid',
   };
 }
 

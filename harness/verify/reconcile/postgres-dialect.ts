@@ -24,8 +24,10 @@ export function postgresCanonicalText(pc: PlannedColumn, expr = quote(pc.column.
     case 'bool':
       return `CASE ${expr} WHEN true THEN '1' WHEN false THEN '0' END`;
     case 'text':
-    case 'char':
-      return rule.trimTrailingSpaces ? `rtrim((${expr})::text, ' ')` : `(${expr})::text`;
+    case 'char': {
+      const text = rule.trimTrailingSpaces ? `rtrim((${expr})::text, ' ')` : `(${expr})::text`;
+      return rule.lowerCase ? `lower(${text})` : text;
+    }
     case 'uuid':
       return `lower((${expr})::text)`;
     case 'date':

@@ -29,8 +29,10 @@ export function sqlServerCanonicalText(pc: PlannedColumn, expr = quote(pc.column
     case 'bool':
       return `CONVERT(varchar(1), ${expr})`;
     case 'text':
-    case 'char':
-      return rule.trimTrailingSpaces ? `RTRIM(CAST(${expr} AS nvarchar(max)))` : `CAST(${expr} AS nvarchar(max))`;
+    case 'char': {
+      const text = rule.trimTrailingSpaces ? `RTRIM(CAST(${expr} AS nvarchar(max)))` : `CAST(${expr} AS nvarchar(max))`;
+      return rule.lowerCase ? `LOWER(${text})` : text;
+    }
     case 'uuid':
       return `LOWER(CONVERT(varchar(36), ${expr}))`;
     case 'date':
