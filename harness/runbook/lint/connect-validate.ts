@@ -4,7 +4,7 @@
  * `${...}` placeholders the harness knows. Errors on a value that still holds an unknown placeholder are notes.
  */
 import { readStackState } from '../../env/state.js';
-import type { StackEndpoints } from '../../env/stack.js';
+import { connectorVariables } from '../../env/connector-variables.js';
 import { at, type Finding } from './finding.js';
 import type { ConnectorConfig } from './lint-json.js';
 
@@ -14,20 +14,6 @@ export interface ConnectValidator {
   sourceDialect: 'postgres' | 'sqlserver';
   validate(connectorClass: string, config: Record<string, string>): Promise<{ name: string; errors: string[] }[]>;
   placeholders: Record<string, string>;
-}
-
-function placeholderValues(e: StackEndpoints): Record<string, string> {
-  return {
-    SOURCE_DB_HOST: e.connectView.source.host,
-    SOURCE_DB_PORT: String(e.connectView.source.port),
-    SOURCE_DB_USER: e.source.user,
-    SOURCE_DB_PASSWORD: e.source.password,
-    TARGET_DB_HOST: e.connectView.target.host,
-    TARGET_DB_PORT: String(e.connectView.target.port),
-    TARGET_DB_USER: e.target.user,
-    TARGET_DB_PASSWORD: e.target.password,
-    KAFKA_BOOTSTRAP: e.connectView.kafkaBootstrap,
-  };
 }
 
 interface ClientLike {
@@ -50,7 +36,8 @@ export async function connectValidator(): Promise<ConnectValidator | undefined> 
   return {
     installed: plugins.map((p) => p.class),
     sourceDialect: state.endpoints.source.dialect,
-    placeholders: placeholderValues(state.endpoints),
+    // The same variables `connector deploy` fills into fixtures/connectors templates.
+    placeholders: connectorVariables(state.endpoints),
     async validate(connectorClass, config) {
       const result = await client.validateConfig(connectorClass, config);
       return result.configs.flatMap((c) => (c.value && c.value.errors?.length ? [{ name: c.value.name, errors: c.value.errors }] : []));

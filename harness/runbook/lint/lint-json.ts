@@ -73,7 +73,9 @@ export function lintJson(text: string, ctx: BlockContext, installed: string[]): 
   if (typeof connectorClass !== 'string') return { findings };
 
   const lines = text.split('\n');
-  const keyLine = (key: string) => Math.max(0, lines.findIndex((l) => l.includes(`"${key}"`)));
+  const lineOfKey = (key: string) => lines.findIndex((l) => l.includes(`"${key}"`));
+  // A key the config lacks (e.g. one Connect says is required) is reported at the connector class.
+  const keyLine = (key: string) => Math.max(0, lineOfKey(key) >= 0 ? lineOfKey(key) : lineOfKey('connector.class'));
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (typeof value === 'string') config[key] = value;
