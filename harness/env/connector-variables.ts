@@ -16,13 +16,23 @@ export const SINK_CONNECTOR = 'postgresql-sink';
 export const DLQ_TOPIC = 'dlq-postgresql-sink';
 
 /** Topic of a source table: <prefix>.<schema>.<table> (PostgreSQL) or <prefix>.<db>.<schema>.<table> (SQL Server). */
-export function tableTopic(endpoints: StackEndpoints, table: string): string {
-  return endpoints.source.dialect === 'postgres' ? `${TOPIC_PREFIX}.public.${table}` : `${TOPIC_PREFIX}.${endpoints.source.database}.dbo.${table}`;
+export function tableTopic(endpoints: StackEndpoints, table: string, topicPrefix = TOPIC_PREFIX): string {
+  return endpoints.source.dialect === 'postgres' ? `${topicPrefix}.public.${table}` : `${topicPrefix}.${endpoints.source.database}.dbo.${table}`;
 }
 
-export function connectorVariables(endpoints: StackEndpoints, tables: readonly string[] = SAMPLE_TABLES): Record<string, string> {
+export interface PipelineNames {
+  tables: readonly string[];
+  topicPrefix: string;
+  slotName: string;
+  publicationName: string;
+}
+
+export const DEFAULT_PIPELINE: PipelineNames = { tables: SAMPLE_TABLES, topicPrefix: TOPIC_PREFIX, slotName: 'debezium_warehouse', publicationName: 'dbz_warehouse' };
+
+export function connectorVariables(endpoints: StackEndpoints, names: Partial<PipelineNames> = {}): Record<string, string> {
+  const { tables, topicPrefix, slotName, publicationName } = { ...DEFAULT_PIPELINE, ...names };
   const schema = endpoints.source.dialect === 'postgres' ? 'public' : 'dbo';
-  const topicScope = endpoints.source.dialect === 'postgres' ? `${TOPIC_PREFIX}\\.public` : `${TOPIC_PREFIX}\\.${endpoints.source.database}\\.dbo`;
+  const topicScope = endpoints.source.dialect === 'postgres' ? `${topicPrefix}\\.public` : `${topicPrefix}\\.${endpoints.source.database}\\.dbo`;
   return {
     SOURCE_HOST: endpoints.connectView.source.host,
     SOURCE_PORT: String(endpoints.connectView.source.port),
@@ -35,10 +45,10 @@ export function connectorVariables(endpoints: StackEndpoints, tables: readonly s
     TARGET_PASSWORD: endpoints.target.password,
     TARGET_DATABASE: endpoints.target.database,
     KAFKA_BOOTSTRAP: endpoints.connectView.kafkaBootstrap,
-    TOPIC_PREFIX,
+    TOPIC_PREFIX: topicPrefix,
     TABLE_INCLUDE_LIST: tables.map((t) => `${schema}.${t}`).join(','),
     TOPICS_REGEX: `${topicScope}\\..*`,
-    SLOT_NAME: 'debezium_warehouse',
-    PUBLICATION_NAME: 'dbz_warehouse',
+    SLOT_NAME: slotName,
+    PUBLICATION_NAME: publicationName,
   };
 }

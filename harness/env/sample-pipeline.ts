@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { withPostgres } from '../db/postgres.js';
 import { ConnectClient } from '../pipeline/connect-client.js';
 import { loadConnectorTemplate, type ConnectorDefinition } from '../pipeline/connector-config.js';
-import { connectorVariables, SINK_CONNECTOR, sourceConnectorName } from './connector-variables.js';
+import { connectorVariables, SINK_CONNECTOR, sourceConnectorName, type PipelineNames } from './connector-variables.js';
 import type { StackEndpoints } from './stack.js';
 
 const SEED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'seed');
@@ -23,8 +23,8 @@ export async function createSampleTables(endpoints: StackEndpoints): Promise<voi
   await withPostgres(endpoints.source.url, (client) => client.query(sql));
 }
 
-export function defaultConnectors(endpoints: StackEndpoints, tables?: readonly string[]): { source: ConnectorDefinition; sink: ConnectorDefinition } {
-  const variables = connectorVariables(endpoints, tables);
+export function defaultConnectors(endpoints: StackEndpoints, names: Partial<PipelineNames> = {}): { source: ConnectorDefinition; sink: ConnectorDefinition } {
+  const variables = connectorVariables(endpoints, names);
   return {
     source: loadConnectorTemplate(sourceConnectorName(endpoints), variables),
     sink: loadConnectorTemplate(SINK_CONNECTOR, variables),
@@ -32,9 +32,9 @@ export function defaultConnectors(endpoints: StackEndpoints, tables?: readonly s
 }
 
 /** Deploys (or updates) the default source and sink and waits until both run. */
-export async function deployDefaultConnectors(endpoints: StackEndpoints, tables?: readonly string[]): Promise<void> {
+export async function deployDefaultConnectors(endpoints: StackEndpoints, names: Partial<PipelineNames> = {}): Promise<void> {
   const connect = new ConnectClient(endpoints.connect.url);
-  const { source, sink } = defaultConnectors(endpoints, tables);
+  const { source, sink } = defaultConnectors(endpoints, names);
   await connect.putConnectorConfig(source.name, source.config);
   await connect.putConnectorConfig(sink.name, sink.config);
 }

@@ -45,6 +45,9 @@ export function prepareConnect(runtime: Runtime, settings: ConnectSettings): Lau
       `rest.advertised.port=${settings.restPort}`,
       `plugin.path=${runtime.pluginsDir}`,
       'plugin.discovery=service_load',
+      // Sinks subscribe by topics.regex; a topic created after the sink started (a new table) is only
+      // noticed at the next metadata refresh, 5 minutes by default.
+      'consumer.metadata.max.age.ms=2000',
       // A lone worker: no need to wait for others to join a rebalance.
       'scheduled.rebalance.max.delay.ms=0',
       '',

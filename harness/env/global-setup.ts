@@ -1,0 +1,34 @@
+/**
+ * vitest globalSetup for the scenarios project: one real stack for the whole run, started here and
+ * stopped in teardown (also on a failing run). Workers attach to it through the state file whose
+ * folder is provided as `stackStateDir`. A stack orphaned by a runner killed with -9 is cleaned up
+ * when the next run starts here.
+ */
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startStack } from './select.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stackStateDir: string;
+  }
+}
+
+export const TEST_STATE_DIR = path.resolve('.runbook-harness', 'test-run');
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started = Date.now();
+  process.stderr.write('runbook-harness: starting the stack for the scenario suite\n');
+  const stack = await startStack({ stateDir: TEST_STATE_DIR });
+  process.stderr.write(`runbook-harness: stack (${stack.endpoints.env}) up in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+  project.provide('stackStateDir', TEST_STATE_DIR);
+  // Ctrl-C: stop the stack before vitest exits (the exit hook in the provider is the last resort).
+  const onSignal = () => void stack.stop().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stack.stop();
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * Passwords are random per run and must never reach a report or a log. Fixtures register them;
+ * every attachment passes through redact().
+ */
+const secrets = new Set<string>();
+
+export function registerSecrets(...values: (string | undefined)[]): void {
+  for (const value of values) if (value && value.length >= 4) secrets.add(value);
+}
+
+export function redact(text: string): string {
+  let out = text.replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@');
+  for (const secret of secrets) out = out.split(secret).join('***');
+  return out;
+}
