@@ -1,0 +1,49 @@
+/**
+ * runbook-harness rehearse: stand up the stack, run the runbook scenario suite on it, write the
+ * Allure report. Extra arguments go to vitest (e.g. a file filter: `rehearse smoke`).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { environmentName } from '../../env/select.js';
+import { parseCommandArgs, type CliCommand } from '../command.js';
+
+const require = createRequire(import.meta.url);
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: 'inherit', env });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 130 : 1)));
+  });
+}
+
+/** A package's file by path from its root (some packages export no ./package.json, so walk up from main). */
+function binOf(pkg: string, bin: string): string {
+  let dir = path.dirname(require.resolve(pkg));
+  while (!existsSync(path.join(dir, 'package.json')) || !dir.endsWith(path.join('node_modules', pkg))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the root of package ${pkg}`);
+    dir = parent;
+  }
+  return path.join(dir, bin);
+}
+
+export const command: CliCommand = {
+  summary: 'run the runbook scenario suite on a fresh stack and write the Allure report',
+  async run(args) {
+    const parsed = parseCommandArgs('rehearse', args, { env: { type: 'string' }, 'no-report': { type: 'boolean' } }, '[--env local|containers] [--no-report] [vitest filters...]', true);
+    if (!parsed) return 0;
+    const env = environmentName(parsed.values.env);
+    const started = Date.now();
+    const code = await run(process.execPath, [binOf('vitest', 'vitest.mjs'), 'run', '--project', 'scenarios', ...parsed.positionals], { ...process.env, RUNBOOK_HARNESS_ENV: env });
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    if (!parsed.values['no-report']) {
+      const reportCode = await run(process.execPath, [binOf('allure', 'cli.js'), 'generate', 'reports/allure-results', '-o', 'reports/allure-report']);
+      process.stderr.write(reportCode === 0 ? 'runbook-harness: report written to reports/allure-report/index.html\n' : 'runbook-harness: the Allure report could not be generated (see above)\n');
+    }
+    process.stderr.write(`runbook-harness: rehearsal ${code === 0 ? 'passed' : 'FAILED'} in ${seconds}s\n`);
+    return code;
+  },
+};
