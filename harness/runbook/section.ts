@@ -30,9 +30,14 @@ function matches(block: CodeBlock, where: SqlWhere): boolean {
 }
 
 function tagAllure(runbookTitle: string, topLevel: string | undefined, section: Section, runbook: string): void {
-  // Outside a test (e.g. in the coverage scanner) Allure has no runtime; labels are best-effort.
-  const calls = [allure.epic(runbookTitle), allure.feature(topLevel ?? section.title), allure.story(section.title), allure.label('runbookSection', `${runbook}#${section.id}`)];
-  for (const call of calls) Promise.resolve(call).catch(() => undefined);
+  // One call, best-effort: outside a test (a script, the REPL) Allure has no runtime and only logs a notice.
+  const labels = [
+    { name: 'epic', value: runbookTitle },
+    { name: 'feature', value: topLevel ?? section.title },
+    { name: 'story', value: section.title },
+    { name: 'runbookSection', value: `${runbook}#${section.id}` },
+  ];
+  Promise.resolve(allure.labels(...labels)).catch(() => undefined);
 }
 
 export function runbookSection(runbook: string, sectionId: string): RunbookSection {
