@@ -22,8 +22,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stack = await startStack({ stateDir: TEST_STATE_DIR });
   process.stderr.write(`runbook-harness: stack (${stack.endpoints.env}) up in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   project.provide('stackStateDir', TEST_STATE_DIR);
-  // Ctrl-C: stop the stack before vitest exits (the exit hook in the provider is the last resort).
-  const onSignal = () => void stack.stop().finally(() => process.exit(130));
+  // Ctrl-C: vitest exits 1 ms after the signal, so the stack is killed synchronously here.
+  const onSignal = () => stack.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   return async () => {

@@ -63,6 +63,8 @@ export interface StartedStack extends AsyncDisposable {
   component(name: ComponentName): ComponentControl;
   /** Stop every component and remove the stack's data. Idempotent. */
   stop(): Promise<void>;
+  /** Kill everything and remove the data synchronously: for signal handlers, where nothing async may run. */
+  abort(): void;
 }
 
 export interface Stack {

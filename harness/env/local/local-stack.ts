@@ -80,6 +80,13 @@ export class LocalStack implements Stack {
     const state: StackState = { version: 1, ownerPid: this.owner === 'session' ? process.pid : 0, startedAt: new Date().toISOString(), dataDir, endpoints, processes: {} };
     writeStackState(state, this.dir);
     const stack = new StartedLocalStack(this.dir);
+    // Ctrl-C while starting (also for `up`): nothing half-started may be left behind.
+    const onSignal = (signal: NodeJS.Signals) => {
+      stack.abort();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     const launchAndRecord = (name: ComponentName, spec: Parameters<typeof launch>[0]) => {
       const record = launch(spec);
       state.processes[name] = record;
@@ -101,10 +108,14 @@ export class LocalStack implements Stack {
       await Promise.all(databases);
       await awaitHealthy('connect', connect, endpoints);
     } catch (error) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       const logs = await stack.teardown({ keepLogs: true });
       const reason = error instanceof Error ? error.message : String(error);
       throw new HarnessError(`the local stack did not start: ${reason} (component logs kept in ${logs})`, { cause: error });
     }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     state.startupSeconds = Math.round((Date.now() - started) / 100) / 10;
     writeStackState(state, this.dir);
     if (this.owner === 'session') stopOnExit(this.dir);
@@ -154,6 +165,10 @@ export class StartedLocalStack implements StartedStack {
     return kept;
   }
 
+  abort(): void {
+    abortStack(this.stateDir);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
@@ -177,13 +192,18 @@ export async function cleanUpOrphan(dir: string): Promise<'none' | 'cleaned'> {
   return 'cleaned';
 }
 
+/** SIGKILL every process group of the stack, remove its data and state; synchronous. */
+function abortStack(dir: string): void {
+  const state = readStackState(dir);
+  if (!state) return;
+  for (const record of Object.values(state.processes)) if (isOurs(record)) signalGroup(record.pid, 'SIGKILL');
+  rmSync(state.dataDir, { recursive: true, force: true });
+  removeStackState(dir);
+}
+
 /** Last resort for a session-owned stack: if the owner exits without teardown, kill the groups. */
 function stopOnExit(dir: string): void {
   process.once('exit', () => {
-    const state = readStackState(dir);
-    if (!state || state.ownerPid !== process.pid) return;
-    for (const record of Object.values(state.processes)) if (isOurs(record)) signalGroup(record.pid, 'SIGKILL');
-    rmSync(state.dataDir, { recursive: true, force: true });
-    removeStackState(dir);
+    if (readStackState(dir)?.ownerPid === process.pid) abortStack(dir);
   });
 }
