@@ -1,8 +1,12 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lintSql } from '../../harness/runbook/lint/lint-sql.js';
 import { lintJson } from '../../harness/runbook/lint/lint-json.js';
 import { lintShell, jsonHeredocs } from '../../harness/runbook/lint/lint-shell.js';
 import { lintProperties } from '../../harness/runbook/lint/lint-properties.js';
+import { lintFiles } from '../../harness/runbook/lint/lint-runbook.js';
 import { checkHarnessCommand, shellWords } from '../../harness/runbook/lint/harness-commands.js';
 import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { INSTALLED_CONNECTOR_CLASSES } from '../../harness/runbook/lint/connector-rules.js';
@@ -100,5 +104,20 @@ describe('properties', () => {
   it('reports inline comments and 1.x names, and accepts comment lines', () => {
     const findings = lintProperties('# note\ninclude.schema.changes=true   # on\ndatabase.history.kafka.topic=x\ntopic.prefix=p', ctx);
     expect(brief(findings)).toEqual(['11 warning properties-inline-comment', '12 error debezium-1x-property']);
+  });
+});
+
+describe('runbook-level rules', () => {
+  it('warns on an untagged SQL block only in a runbook that tags its SQL, and on a connector tag that does not match the name', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lint-rules-'));
+    const tagged = path.join(dir, 'tagged.md');
+    writeFileSync(tagged, '# T\n\n## S\n\n```sql target\nSELECT 1;\n```\n\n```sql\nSELECT 2;\n```\n\n```json connector=a\n{"name": "b", "config": {"connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector"}}\n```\n');
+    const untagged = path.join(dir, 'untagged.md');
+    writeFileSync(untagged, '# T\n\n## S\n\n```sql\nSELECT 2;\n```\n');
+    const result = await lintFiles([tagged, untagged], { connect: false });
+    expect(result.findings.filter((f) => f.severity === 'warning').map((f) => `${path.basename(f.file)}:${f.line} ${f.rule}`)).toEqual([
+      'tagged.md:9 sql-untagged',
+      'tagged.md:13 connector-tag',
+    ]);
   });
 });

@@ -27,6 +27,8 @@ export async function lintFile(file: string, validator?: ConnectValidator): Prom
   const findings: Finding[] = [];
   const installed = validator?.installed ?? INSTALLED_CONNECTOR_CLASSES;
   const connectors: ConnectorConfig[] = [];
+  // A runbook that tags its SQL (source=…/target) must tag all of it, or the harness cannot pick a block.
+  const tagsSql = runbook.sections.some((s) => s.codeBlocks.some((b) => b.lang === 'sql' && b.side));
   for (const section of runbook.sections) {
     for (const block of section.codeBlocks) {
       const ctx: BlockContext = { file: runbook.file, section: section.id, firstLine: block.line + 1 };
@@ -34,7 +36,13 @@ export async function lintFile(file: string, validator?: ConnectValidator): Prom
         const result = lintJson(block.value, ctx, installed);
         findings.push(...result.findings);
         if (result.connector) connectors.push(result.connector);
+        if (block.connector && result.connector && result.connector.name !== block.connector) {
+          findings.push(at(ctx, -1, 'warning', 'connector-tag', `block is tagged connector=${block.connector} but the config's name is ${result.connector.name ?? '(none)'}`));
+        }
       } else if (block.lang === 'sql') {
+        if (tagsSql && !block.side) {
+          findings.push(at(ctx, -1, 'warning', 'sql-untagged', 'SQL block without source=postgres|sqlserver or target: the harness cannot tell where it runs'));
+        }
         findings.push(...(await lintSql(block.value, block.dialect, ctx)));
       } else if (SHELL.has(block.lang)) {
         findings.push(...lintShell(block.value, ctx));
