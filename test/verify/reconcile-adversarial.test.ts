@@ -159,6 +159,19 @@ describe.each<HashMode>(['native', 'canonical'])('reconcile, %s hashing', (hashM
     expect((await compare(t('bag2'), opts())).match).toBe(true);
   });
 
+  it('lists a key duplicated in a target without a primary key as extra', async () => {
+    await pair(
+      `CREATE TABLE ${t('dupkey')} (id int PRIMARY KEY, v text)`,
+      `INSERT INTO ${t('dupkey')} VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')`,
+      `INSERT INTO ${t('dupkey')} VALUES (1, 'a'), (2, 'b'), (2, 'b'), (3, 'x'), (4, 'd'), (4, 'e')`,
+      `CREATE TABLE ${t('dupkey')} (id int, v text)`,
+    );
+    const r = await compare(t('dupkey'), opts());
+    expect(keysOf(r.extraInTarget)).toEqual(['{"id":2}', '{"id":4}']);
+    expect(differingOf(r)).toEqual(['{"id":3}:v']);
+    expect(r.missingInTarget).toEqual([]);
+  });
+
   it('walks composite and text keys', async () => {
     const ddl = `CREATE TABLE ${t('comp')} (region text, n int, v text, PRIMARY KEY (region, n))`;
     const base = `INSERT INTO ${t('comp')} SELECT r, g, r || g FROM unnest(ARRAY['eu','us','ap']) r, generate_series(1, 700) g`;

@@ -52,7 +52,8 @@ export async function openPostgresSession(url: string, options: SessionOptions):
         return result.rows as SqlRow[];
       } catch (error) {
         const err = error as { code?: string };
-        const reason = err.code === '57014' ? `statement exceeded ${options.statementTimeoutMs / 1000} s` : describeFailure(error, password);
+        const what = sql.replace(/\s+/g, ' ').trim().slice(0, 60);
+        const reason = err.code === '57014' ? `statement did not finish within ${options.statementTimeoutMs / 1000} s (${what}…)` : describeFailure(error, password);
         throw new HarnessError(`${options.role} database ${endpoint}: ${reason}`, { cause: error });
       }
     },

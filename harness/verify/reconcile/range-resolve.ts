@@ -48,28 +48,46 @@ async function splitRange(ctx: CompareContext, range: KeyRange, denser: Side, ro
   return bounds.slice(0, -1).map((lower, i) => ({ lower, upper: bounds[i + 1] }));
 }
 
+/** Rows grouped by key text; a key that is not unique on a side (no PK in the target, or a --key that is not unique) keeps every row. */
+function byKey(rows: SqlRow[]): Map<string, SqlRow[]> {
+  const map = new Map<string, SqlRow[]>();
+  for (const row of rows) {
+    const list = map.get(row.keytext!);
+    if (list) list.push(row);
+    else map.set(row.keytext!, [row]);
+  }
+  return map;
+}
+
 async function compareRows(ctx: CompareContext, range: KeyRange): Promise<void> {
   const [sourceRows, targetRows] = await Promise.all([
     run(ctx.source, ctx.source.dialect.fetchRows(ctx.source.plan, range)),
     run(ctx.target, ctx.target.dialect.fetchRows(ctx.target.plan, range)),
   ]);
-  const targetByKey = new Map<string, SqlRow>(targetRows.map((row) => [row.keytext!, row]));
   const keyIndexes = ctx.source.plan.keyIndexes;
-  for (const sourceRow of sourceRows) {
-    const targetRow = targetByKey.get(sourceRow.keytext!);
-    if (!targetRow) {
-      ctx.diffs.addMissing(rowKeyFrom(ctx.source, sourceRow, keyIndexes, 'k', true));
-      continue;
-    }
-    targetByKey.delete(sourceRow.keytext!);
-    if (targetRow.h === sourceRow.h) continue;
-    const columns = ctx.source.plan.columns.map((pc, i) => ({ pc, i })).filter(({ i }) => sourceRow[`c${i}`] !== targetRow[`c${i}`]);
-    ctx.diffs.addDiffering({
-      key: rowKeyFrom(ctx.source, sourceRow, keyIndexes, 'k', true),
-      columns: columns.map(({ pc }) => pc.reportName),
-      source: Object.fromEntries(columns.map(({ pc, i }) => [pc.reportName, sourceRow[`d${i}`] ?? null])),
-      target: Object.fromEntries(columns.map(({ pc, i }) => [pc.reportName, targetRow[`d${i}`] ?? null])),
+  const targetByKey = byKey(targetRows);
+  for (const [keytext, sourceGroup] of byKey(sourceRows)) {
+    const targetGroup = targetByKey.get(keytext) ?? [];
+    targetByKey.delete(keytext);
+    // Identical rows pair off first; what is left pairs as differing, then as missing (source) or extra (target).
+    const unmatchedSource = sourceGroup.filter((row) => {
+      const twin = targetGroup.findIndex((t) => t.h === row.h);
+      if (twin < 0) return true;
+      targetGroup.splice(twin, 1);
+      return false;
     });
+    unmatchedSource.forEach((sourceRow, i) => {
+      const targetRow = targetGroup[i];
+      if (!targetRow) return ctx.diffs.addMissing(rowKeyFrom(ctx.source, sourceRow, keyIndexes, 'k', true));
+      const columns = ctx.source.plan.columns.map((pc, c) => ({ pc, c })).filter(({ c }) => sourceRow[`c${c}`] !== targetRow[`c${c}`]);
+      ctx.diffs.addDiffering({
+        key: rowKeyFrom(ctx.source, sourceRow, keyIndexes, 'k', true),
+        columns: columns.map(({ pc }) => pc.reportName),
+        source: Object.fromEntries(columns.map(({ pc, c }) => [pc.reportName, sourceRow[`d${c}`] ?? null])),
+        target: Object.fromEntries(columns.map(({ pc, c }) => [pc.reportName, targetRow[`d${c}`] ?? null])),
+      });
+    });
+    for (const extra of targetGroup.slice(unmatchedSource.length)) ctx.diffs.addExtra(rowKeyFrom(ctx.target, extra, keyIndexes, 'k', true));
   }
-  for (const targetRow of targetByKey.values()) ctx.diffs.addExtra(rowKeyFrom(ctx.target, targetRow, keyIndexes, 'k', true));
+  for (const group of targetByKey.values()) for (const row of group) ctx.diffs.addExtra(rowKeyFrom(ctx.target, row, keyIndexes, 'k', true));
 }
