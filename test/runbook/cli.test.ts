@@ -16,7 +16,7 @@ describe('runbook-harness lint', () => {
     expect(r.stdout).toContain(
       "test/runbook/fixtures/seed-database-migration.txt:112: error [configure-debezium-connector] 'database.server.name' is a Debezium 1.x name, ignored since 2.0; use 'topic.prefix' (debezium-1x-property)",
     );
-    expect(r.stdout).toMatch(/1 error\(s\), 0 warning\(s\), \d+ note\(s\); 1 connector config\(s\), connector configs checked structurally only/);
+    expect(r.stdout).toMatch(/1 error\(s\), 4 warning\(s\), \d+ note\(s\); 1 connector config\(s\), connector configs checked structurally only/);
   });
 
   it('exits 0 on the project runbooks', () => {

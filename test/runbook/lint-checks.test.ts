@@ -94,6 +94,13 @@ describe('shell', () => {
     expect(brief(lintShell('x=1\nrunbook-harness kafka groups\n', ctx))).toEqual(['11 error harness-command']);
   });
 
+  it('warns on a restart that leaves the tasks alone, unless the block restarts tasks too', () => {
+    expect(brief(lintShell('curl -X POST http://c:8083/connectors/sink/restart\n', ctx))).toEqual(['10 warning connector-only-restart']);
+    expect(brief(lintShell('runbook-harness connector restart sink\n', ctx))).toEqual(['10 warning connector-only-restart']);
+    expect(lintShell('curl -X POST "http://c:8083/connectors/sink/restart?includeTasks=true&onlyFailed=true"\n', ctx)).toEqual([]);
+    expect(lintShell('curl -X POST http://c/connectors/s/restart\ncurl -X POST http://c/connectors/s/tasks/0/restart\n', ctx)).toEqual([]);
+  });
+
   it('hands JSON heredoc bodies over with their line offset', () => {
     const docs = jsonHeredocs("cat > c.json << 'EOF'\n{\n  \"a\": 1\n}\nEOF\ncat > r.md << 'EOF'\n# not json\nEOF\n");
     expect(docs).toEqual([{ body: '{\n  "a": 1\n}', line: 1 }]);

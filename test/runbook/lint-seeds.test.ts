@@ -27,6 +27,9 @@ describe('lint on the original schema-evolution runbook', () => {
       '525 error sql-syntax scenario-5-incompatible-type-change/rollback',
       // SAMPLE(100) is neither T-SQL nor PostgreSQL
       '652 error sql-syntax scenario-7-complex-multi-step-migration/procedure',
+      // A connector-only restart as the fix for a FAILED sink, and to "refresh schema metadata" (tasks untouched)
+      '753 warning connector-only-restart emergency-1-sink-connector-in-failed-state/immediate-actions',
+      '1150 warning connector-only-restart issue-schema-change-not-detected/resolution',
       // An empty subquery template and a '#' line in SQL
       '1257 error sql-syntax issue-data-type-precision-loss/diagnostic-steps',
       '1275 error sql-syntax issue-data-type-precision-loss/resolution',
@@ -63,7 +66,13 @@ describe('lint on the original schema-evolution runbook', () => {
 });
 
 describe('lint on the original database-migration runbook', () => {
-  it('finds the Debezium 1.x name inside the heredoc config, and nothing else', async () => {
-    expect(await problems(MIGRATION)).toEqual(['112 error debezium-1x-property configure-debezium-connector']);
+  it('finds the Debezium 1.x name inside the heredoc config and the connector-only restarts, and nothing else', async () => {
+    expect(await problems(MIGRATION)).toEqual([
+      '112 error debezium-1x-property configure-debezium-connector',
+      '412 warning connector-only-restart p0-debezium-connector-failed-during-cutover',
+      '685 warning connector-only-restart issue-connector-stuck-in-failed-state',
+      '719 warning connector-only-restart issue-replication-slot-not-advancing',
+      '945 warning connector-only-restart emergency-response',
+    ]);
   });
 });

@@ -63,6 +63,26 @@ function harnessInvocations(text: string, ctx: BlockContext): Finding[] {
   return findings;
 }
 
+/**
+ * `POST /connectors/{name}/restart` (and `connector restart` without --include-tasks) restarts the connector
+ * instance only, not its tasks; Kafka Connect never restarts a FAILED task by itself, so as a fix it does nothing.
+ * A block that also restarts tasks explicitly is fine.
+ */
+function connectorOnlyRestarts(text: string, ctx: BlockContext): Finding[] {
+  if (/\/tasks\/\d+\/restart/.test(text)) return [];
+  const findings: Finding[] = [];
+  for (const { text: line, line: offset } of logicalLines(text)) {
+    const code = line.replace(/(^|\s)#.*$/, '');
+    const rest = /\/connectors\/[^/\s'"]+\/restart(\S*)/.exec(code);
+    const viaRest = /\bcurl\b/.test(code) && /-X\s*POST/.test(code) && rest && !/includeTasks=true/.test(rest[1]);
+    const viaHarness = /runbook-harness\s+connector\s+restart\b/.test(code) && !/--include-tasks\b/.test(code);
+    if (viaRest || viaHarness) {
+      findings.push(at(ctx, offset, 'warning', 'connector-only-restart', 'restarts the connector instance, not its tasks: a FAILED task stays FAILED and a running one keeps its state (add ?includeTasks=true&onlyFailed=true, or --include-tasks --only-failed)'));
+    }
+  }
+  return findings;
+}
+
 export function lintShell(text: string, ctx: BlockContext): Finding[] {
-  return [...bashSyntax(text, ctx), ...harnessInvocations(text, ctx)];
+  return [...bashSyntax(text, ctx), ...harnessInvocations(text, ctx), ...connectorOnlyRestarts(text, ctx)];
 }
