@@ -77,4 +77,30 @@ export const test = base
     return { network, component: (name) => stack.component(name) };
   });
 
+export type SourceDialect = 'postgres' | 'sqlserver';
+
+export interface SourceVariant {
+  dialect: SourceDialect;
+  /** False when this run's stack has another source; the variant is then reported skipped. */
+  runs: boolean;
+  /** Title suffix: the dialect, plus the reason when skipped. */
+  label: string;
+}
+
+/**
+ * Each scenario runs once per source dialect. The variant matching this run's stack runs; the other is
+ * reported as skipped with its reason (SQL Server cannot run on the embedded stack), never as passed.
+ */
+export function sourceVariants(): SourceVariant[] {
+  const actual = inject('sourceDialect');
+  return (['postgres', 'sqlserver'] as const).map((dialect) => {
+    const runs = dialect === actual;
+    const reason =
+      dialect === 'sqlserver'
+        ? 'SQL Server cannot run on the local embedded stack; this variant runs in container mode (--env containers)'
+        : `this run's source is ${actual}; the PostgreSQL variant runs on a stack with a PostgreSQL source`;
+    return { dialect, runs, label: runs ? `[${dialect} source]` : `[${dialect} source — skipped: ${reason}]` };
+  });
+}
+
 export { describe, expect } from 'vitest';

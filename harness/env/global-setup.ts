@@ -11,10 +11,12 @@ import { startStack } from './select.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     stackStateDir: string;
+    sourceDialect: 'postgres' | 'sqlserver';
   }
 }
 
-export const TEST_STATE_DIR = path.resolve('.runbook-harness', 'test-run');
+/** RUNBOOK_HARNESS_TEST_STATE_DIR lets two suites run side by side in one checkout, each with its own stack. */
+export const TEST_STATE_DIR = path.resolve(process.env.RUNBOOK_HARNESS_TEST_STATE_DIR ?? path.join('.runbook-harness', 'test-run'));
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
@@ -22,6 +24,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stack = await startStack({ stateDir: TEST_STATE_DIR });
   process.stderr.write(`runbook-harness: stack (${stack.endpoints.env}) up in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   project.provide('stackStateDir', TEST_STATE_DIR);
+  project.provide('sourceDialect', stack.endpoints.source.dialect);
   // Ctrl-C: vitest exits 1 ms after the signal, so the stack is killed synchronously here.
   const onSignal = () => stack.abort();
   process.once('SIGINT', onSignal);
