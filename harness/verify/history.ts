@@ -20,14 +20,30 @@ export interface HistoryVerdict {
   /** Keys excused as DLQ-routed by the caller. */
   excused: number[];
   failedWrites: number;
+  /** Columns compared (a subset of those written when onlyColumns was given). */
+  comparedColumns: string[];
 }
 
-export async function checkHistory(history: WorkloadHistory, target: SqlSession, options: { targetTable?: string; columnMap?: Record<string, string>; excusedKeys?: number[] } = {}): Promise<HistoryVerdict> {
+export interface HistoryCheckOptions {
+  targetTable?: string;
+  /** Renamed columns: source name → target name. */
+  columnMap?: Record<string, string>;
+  /** Keys the runbook routes to the DLQ; the scenario must find them there. */
+  excusedKeys?: number[];
+  /**
+   * Compare only these columns: the source's final columns, when a procedure's rollback dropped a column
+   * the workload wrote (its values are gone by design; reconciliation covers the schemas).
+   */
+  onlyColumns?: string[];
+}
+
+export async function checkHistory(history: WorkloadHistory, target: SqlSession, options: HistoryCheckOptions = {}): Promise<HistoryVerdict> {
   const table = options.targetTable ?? history.table;
   const map = options.columnMap ?? {};
   const excused = new Set(options.excusedKeys ?? []);
   const keys = [...history.finalState.keys()].filter((k) => !excused.has(k));
-  const columns = [...new Set([...history.finalState.values()].flatMap((row) => (row ? Object.keys(row) : [])))];
+  const written = [...new Set([...history.finalState.values()].flatMap((row) => (row ? Object.keys(row) : [])))];
+  const columns = options.onlyColumns ? written.filter((c) => options.onlyColumns!.includes(c)) : written;
   const quote = (n: string) => `"${n.replace(/"/g, '""')}"`;
   const targetColumns = columns.map((c) => map[c] ?? c);
   const present = new Map<number, Record<string, string | null>>();
@@ -39,7 +55,7 @@ export async function checkHistory(history: WorkloadHistory, target: SqlSession,
     );
     for (const row of rows) present.set(Number(row.k), row);
   }
-  const verdict: HistoryVerdict = { table, pass: true, acknowledgedWrites: history.writes.length, keysChecked: keys.length, missing: [], notDeleted: [], wrong: [], excused: [...excused], failedWrites: history.errors.length };
+  const verdict: HistoryVerdict = { table, pass: true, acknowledgedWrites: history.writes.length, keysChecked: keys.length, missing: [], notDeleted: [], wrong: [], excused: [...excused], failedWrites: history.errors.length, comparedColumns: columns };
   for (const key of keys) {
     const expected = history.finalState.get(key)!;
     const actual = present.get(key);
@@ -52,6 +68,7 @@ export async function checkHistory(history: WorkloadHistory, target: SqlSession,
       continue;
     }
     for (const [column, value] of Object.entries(expected)) {
+      if (!columns.includes(column)) continue;
       const got = actual[map[column] ?? column] ?? null;
       if (got !== value) verdict.wrong.push({ key, column, expected: value, actual: got });
     }

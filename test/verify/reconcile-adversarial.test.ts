@@ -172,6 +172,17 @@ describe.each<HashMode>(['native', 'canonical'])('reconcile, %s hashing', (hashM
     expect(r.missingInTarget).toEqual([]);
   });
 
+  it('does not call a table matching when rows with a NULL --key were left out', async () => {
+    const ddl = `CREATE TABLE ${t('nullkey')} (id int PRIMARY KEY, email text, v int)`;
+    const rows = `INSERT INTO ${t('nullkey')} VALUES (1, 'a@x', 1), (2, NULL, 2), (3, 'c@x', 3)`;
+    await pair(ddl, rows, rows.replace('(2, NULL, 2)', '(2, NULL, 20)'));
+    const r = await compare({ table: t('nullkey'), key: ['email'] }, opts());
+    expect(r.match).toBe(false);
+    expect(r.warnings.join()).toMatch(/1 source and 1 target rows have a NULL in the key \(email\)/);
+    expect([r.missingInTarget, r.extraInTarget, r.differing, r.sourceRows]).toEqual([[], [], [], 2]);
+    expect((await compare({ table: t('nullkey') }, opts())).differing.map((d) => d.key)).toEqual([{ id: 2 }]);
+  });
+
   it('walks composite and text keys', async () => {
     const ddl = `CREATE TABLE ${t('comp')} (region text, n int, v text, PRIMARY KEY (region, n))`;
     const base = `INSERT INTO ${t('comp')} SELECT r, g, r || g FROM unnest(ARRAY['eu','us','ap']) r, generate_series(1, 700) g`;

@@ -16,8 +16,8 @@ const sqlServerOrders: TableInfo = {
   table: { schema: 'dbo', name: 'orders' },
   primaryKey: ['region', 'order_id'],
   columns: [
-    col('region', 'nvarchar', { sqlType: 'nvarchar(10)', characterLength: 10 }),
-    col('order_id', 'int'),
+    col('region', 'nvarchar', { sqlType: 'nvarchar(10)', characterLength: 10, nullable: false }),
+    col('order_id', 'int', { nullable: false }),
     col('amount', 'decimal', { sqlType: 'decimal(12,2)', numericPrecision: 12, numericScale: 2 }),
     col('paid', 'bit'),
     col('created', 'datetime'),
@@ -33,8 +33,8 @@ const postgresOrders: TableInfo = {
   table: { schema: 'public', name: 'orders' },
   primaryKey: ['region', 'order_id'],
   columns: [
-    col('region', 'varchar', { sqlType: 'character varying(10)', characterLength: 10 }),
-    col('order_id', 'int4', { sqlType: 'integer' }),
+    col('region', 'varchar', { sqlType: 'character varying(10)', characterLength: 10, nullable: false }),
+    col('order_id', 'int4', { sqlType: 'integer', nullable: false }),
     col('amount', 'numeric', { sqlType: 'numeric(12,2)', numericPrecision: 12, numericScale: 2 }),
     col('paid', 'bool', { sqlType: 'boolean' }),
     col('created', 'timestamp', { sqlType: 'timestamp(6) without time zone' }),

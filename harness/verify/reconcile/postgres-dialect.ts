@@ -90,7 +90,12 @@ function tupleCompare(plan: SidePlan, op: '>=' | '<', values: string[], firstPar
   return `(${keyList(plan)}) ${op} (${params.join(', ')})`;
 }
 
-function where(plan: SidePlan, range: KeyRange, extra: string[] = []): SqlText {
+/** Key columns this side allows NULL in: rows with a NULL key belong to no key range, so every ranged query skips them. */
+function nullKeyFilter(plan: SidePlan): string[] {
+  return plan.keyIndexes.filter((idx) => plan.columns[idx]!.column.nullable).map((idx) => `${quote(plan.columns[idx]!.column.name)} IS NOT NULL`);
+}
+
+function where(plan: SidePlan, range: KeyRange, extra: string[] = nullKeyFilter(plan)): SqlText {
   const clauses: string[] = [];
   const params: (string | null)[] = [];
   if (range.lower) {
@@ -163,8 +168,13 @@ export const postgresDialect: SqlDialect = {
   },
 
   count(plan, range) {
-    const w = where(plan, range);
+    const w = where(plan, range, []); // row counts include rows with a NULL key
     return { sql: `SELECT count(*) AS cnt FROM ${this.tableRef(plan.table)}${w.sql}`, params: w.params };
+  },
+
+  nullKeyCount(plan) {
+    const anyNull = plan.keyIndexes.map((idx) => `${quote(plan.columns[idx]!.column.name)} IS NULL`).join(' OR ');
+    return { sql: `SELECT count(*) AS cnt FROM ${this.tableRef(plan.table)} WHERE ${anyNull}`, params: [] };
   },
 
   keyBounds(plan, range) {

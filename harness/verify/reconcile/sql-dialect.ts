@@ -39,6 +39,8 @@ export interface SqlDialect {
   checksum(plan: SidePlan, range: KeyRange): SqlText;
   /** cnt only. */
   count(plan: SidePlan, range: KeyRange): SqlText;
+  /** cnt of rows with a NULL in any key column (key ranges never select them). */
+  nullKeyCount(plan: SidePlan): SqlText;
   /** lo, hi of a single integer key in range (text). */
   keyBounds(plan: SidePlan, range: KeyRange): SqlText;
   /** The key (k0, k1, ...) at a zero-based offset from range.lower, or no row. */

@@ -101,7 +101,12 @@ function tupleCompare(plan: SidePlan, op: '>=' | '<', firstParam: number): strin
   return n === 1 ? alternatives[0]! : `(${alternatives.map((a) => `(${a})`).join(' OR ')})`;
 }
 
-function where(plan: SidePlan, range: KeyRange): SqlText {
+/** Rows with a NULL key belong to no key range, so every ranged query skips them (row counts do not). */
+function nullKeyFilter(plan: SidePlan): string[] {
+  return plan.keyIndexes.filter((idx) => plan.columns[idx]!.column.nullable).map((idx) => `${quote(plan.columns[idx]!.column.name)} IS NOT NULL`);
+}
+
+function where(plan: SidePlan, range: KeyRange, extra: string[] = nullKeyFilter(plan)): SqlText {
   const clauses: string[] = [];
   const params: (string | null)[] = [];
   if (range.lower) {
@@ -112,6 +117,7 @@ function where(plan: SidePlan, range: KeyRange): SqlText {
     clauses.push(tupleCompare(plan, '<', params.length + 1));
     params.push(...range.upper);
   }
+  clauses.push(...extra);
   return { sql: clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
@@ -197,8 +203,13 @@ export const sqlServerDialect: SqlDialect = {
   },
 
   count(plan, range) {
-    const w = where(plan, range);
+    const w = where(plan, range, []);
     return { sql: `SELECT CAST(COUNT_BIG(*) AS varchar(20)) AS cnt FROM ${this.tableRef(plan.table)}${w.sql}`, params: w.params };
+  },
+
+  nullKeyCount(plan) {
+    const anyNull = plan.keyIndexes.map((idx) => `${quote(plan.columns[idx]!.column.name)} IS NULL`).join(' OR ');
+    return { sql: `SELECT CAST(COUNT_BIG(*) AS varchar(20)) AS cnt FROM ${this.tableRef(plan.table)} WHERE ${anyNull}`, params: [] };
   },
 
   keyBounds(plan, range) {

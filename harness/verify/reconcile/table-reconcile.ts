@@ -94,6 +94,16 @@ export async function reconcileTable(sourceSession: SqlSession, targetSession: S
     return finish();
   }
 
+  // Rows whose key has a NULL fall outside every key range: count them so they cannot hide.
+  let unkeyedRows = 0;
+  const nullableKey = plan.source.keyIndexes.some((i) => plan.source.columns[i]!.column.nullable || plan.target.columns[i]!.column.nullable);
+  if (!report.keyless && nullableKey) {
+    const [s, t] = await Promise.all([run(source, sourceDialect.nullKeyCount(plan.source)), run(target, targetDialect.nullKeyCount(plan.target))]);
+    const [sn, tn] = [Number(s[0]?.cnt ?? 0), Number(t[0]?.cnt ?? 0)];
+    unkeyedRows = sn + tn;
+    if (unkeyedRows > 0) report.warnings.push(`${sn} source and ${tn} target rows have a NULL in the key (${plan.keyColumns.join(', ')}) and were not compared; the table cannot match until a non-null key is used (--key)`);
+  }
+
   const diffs = new DiffCollector(options.maxDiffRows);
   const keyColumn = plan.source.columns[plan.source.keyIndexes[0]!];
   const ctx: CompareContext = {
@@ -132,7 +142,7 @@ export async function reconcileTable(sourceSession: SqlSession, targetSession: S
     diffCounts: { ...diffs.counts },
     truncated: diffs.truncated,
   });
-  report.match = diffs.empty && report.sourceRows === report.targetRows && plan.columnsMissingInTarget.length === 0;
+  report.match = diffs.empty && report.sourceRows === report.targetRows && plan.columnsMissingInTarget.length === 0 && unkeyedRows === 0;
   return finish();
 }
 
