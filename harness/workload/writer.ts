@@ -77,6 +77,20 @@ export class Workload {
     return this.history.writes.length;
   }
 
+  /**
+   * One insert made now, its key returned: once the target shows it, every earlier event of this
+   * table (one partition, in commit order) has been applied — the sink has drained past this point.
+   */
+  async mark(): Promise<number> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const before = this.history.writes.length;
+      await this.write('insert');
+      const last = this.history.writes[this.history.writes.length - 1];
+      if (this.history.writes.length > before && last?.op === 'insert') return last.key;
+    }
+    throw new Error(`workload on ${this.options.table}: 50 marker inserts failed; last error: ${this.history.errors.at(-1)?.message}`);
+  }
+
   async stop(): Promise<WorkloadHistory> {
     this.running = false;
     await this.done;

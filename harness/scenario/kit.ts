@@ -1,0 +1,112 @@
+/**
+ * What scenarios share beyond fixtures: resetting the runbooks' sample tables, running a runbook's SQL
+ * as evidence, waiting for the target to converge or for a column to appear, and the lag limit read
+ * from the runbook's SLO table. These return observations; only scenarios assert.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pollUntil } from '../core/poll.js';
+import { attachSql } from '../report/step.js';
+import { sloTarget } from '../runbook/slo.js';
+import { reconcileSessions, type ReconcileReport, type SqlSession, type TableSpec } from '../verify/reconcile/index.js';
+
+const SEED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'seed');
+export const SAMPLE_TABLES = ['customers', 'orders', 'products'];
+
+/** The replication-lag SLO of the migration runbook's SLO table, in milliseconds (the limit for "within the lag SLO"). */
+export function lagSloMs(): number {
+  return sloTarget('database-migration', 'Data replication lag').value * 1000;
+}
+
+/** Limit for work that is not lag: a snapshot, a drain after a fault, a reconcile to converge. */
+export const CONVERGE_LIMIT_MS = 120_000;
+
+/** Fresh sample tables in the source (seed rows), none in the target (the sink creates them). */
+export async function resetSampleTables(source: SqlSession, target: SqlSession, extraTables: string[] = []): Promise<void> {
+  const all = [...SAMPLE_TABLES, ...extraTables];
+  if (source.dialect === 'postgres') {
+    await source.query(`DROP TABLE IF EXISTS ${all.join(', ')} CASCADE`);
+    await source.query(readFileSync(path.join(SEED_DIR, 'sample-tables.postgres.sql'), 'utf8'));
+  } else {
+    for (const table of all) await source.query(`IF OBJECT_ID('dbo.${table}') IS NOT NULL DROP TABLE dbo.${table}`);
+    await source.query(readFileSync(path.join(SEED_DIR, 'sample-tables.sqlserver.sql'), 'utf8'));
+  }
+  await target.query(`DROP TABLE IF EXISTS ${all.join(', ')} CASCADE`);
+}
+
+/** Runs SQL on a session and attaches it as evidence under `label`. */
+export async function runSql(session: SqlSession, sql: string, label: string): Promise<void> {
+  await attachSql(label, sql);
+  await session.query(sql);
+}
+
+/** Polls reconciliation until every table matches; the last report comes back either way. */
+export async function awaitConverged(source: SqlSession, target: SqlSession, tables: TableSpec[], limitMs = CONVERGE_LIMIT_MS): Promise<{ converged: boolean; report: ReconcileReport; seconds: number }> {
+  const started = Date.now();
+  let report: ReconcileReport | undefined;
+  try {
+    report = await pollUntil({ what: `target to match the source for ${tables.map((t) => t.table).join(', ')}`, limitMs, intervalMs: 500 }, async () => {
+      const r = await reconcileSessions(source, target, tables);
+      report = r;
+      const summary = r.tables.map((t) => `${t.table}: ${t.match ? 'match' : `source ${t.sourceRows}, target ${t.targetRows}, missing ${t.diffCounts.missingInTarget}, extra ${t.diffCounts.extraInTarget}, differing ${t.diffCounts.differing}${t.error ? ` (${t.error})` : ''}`}`);
+      return { done: r.tables.every((t) => t.match), seen: summary.join('; '), value: r };
+    });
+    return { converged: true, report, seconds: (Date.now() - started) / 1000 };
+  } catch {
+    return { converged: false, report: report ?? (await reconcileSessions(source, target, tables)), seconds: (Date.now() - started) / 1000 };
+  }
+}
+
+export interface ColumnInfo {
+  column_name: string;
+  data_type: string;
+  character_maximum_length: string | null;
+  is_nullable: string;
+  column_default: string | null;
+}
+
+/** The target table's columns as information_schema describes them. */
+export async function describeTable(session: SqlSession, table: string): Promise<ColumnInfo[]> {
+  const rows = await session.query(
+    `SELECT column_name, data_type, character_maximum_length::text AS character_maximum_length, is_nullable, column_default FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
+    [table],
+  );
+  return rows as unknown as ColumnInfo[];
+}
+
+/** Waits until `column` exists in `table` (true) or the limit passes (false); returns what was seen. */
+export async function awaitColumn(session: SqlSession, table: string, column: string, limitMs: number): Promise<{ appeared: boolean; seconds: number; columns: ColumnInfo[] }> {
+  const started = Date.now();
+  let columns: ColumnInfo[] = [];
+  try {
+    await pollUntil({ what: `column ${column} in ${table}`, limitMs, intervalMs: 100 }, async () => {
+      columns = await describeTable(session, table);
+      return { done: columns.some((c) => c.column_name === column), seen: columns.map((c) => c.column_name).join(', ') };
+    });
+    return { appeared: true, seconds: (Date.now() - started) / 1000, columns };
+  } catch {
+    return { appeared: false, seconds: (Date.now() - started) / 1000, columns };
+  }
+}
+
+/** Waits until a query returns `expected` rows (or the limit passes); returns the rows last seen. */
+export async function awaitRows(session: SqlSession, sql: string, expected: number, limitMs: number): Promise<{ ok: boolean; seconds: number; rows: Record<string, string | null>[] }> {
+  const started = Date.now();
+  let rows: Record<string, string | null>[] = [];
+  try {
+    await pollUntil({ what: `${expected} rows from: ${sql}`, limitMs, intervalMs: 100 }, async () => {
+      rows = await session.query(sql).catch(() => []);
+      return { done: rows.length === expected, seen: `${rows.length} rows` };
+    });
+    return { ok: true, seconds: (Date.now() - started) / 1000, rows };
+  } catch {
+    return { ok: false, seconds: (Date.now() - started) / 1000, rows };
+  }
+}
+
+/** Waits until the target shows the workload's marker row: the sink has applied everything before it. */
+export async function awaitDrained(target: SqlSession, table: string, keyColumn: string, markerKey: number, limitMs = CONVERGE_LIMIT_MS): Promise<{ drained: boolean; seconds: number }> {
+  const result = await awaitRows(target, `SELECT ${keyColumn} FROM ${table} WHERE ${keyColumn} = ${markerKey}`, 1, limitMs);
+  return { drained: result.ok, seconds: result.seconds };
+}
