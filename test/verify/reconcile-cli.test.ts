@@ -1,6 +1,6 @@
 /** The reconcile command end to end: exit codes 0/1/2, the JSON report on stdout and on disk, one-line errors. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +24,11 @@ afterAll(async () => {
 });
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliIn(outputDir, ...args);
+}
+function cliIn(stateDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('node', ['bin/runbook-harness.js', 'reconcile', ...args], { timeout: 60_000, env: { ...process.env, RUNBOOK_HARNESS_STATE_DIR: outputDir } }, (error, stdout, stderr) =>
+    execFile('node', ['bin/runbook-harness.js', 'reconcile', ...args], { timeout: 60_000, env: { ...process.env, RUNBOOK_HARNESS_STATE_DIR: stateDir } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 2) : 0, stdout, stderr }),
     );
   });
@@ -78,6 +81,19 @@ describe('runbook-harness reconcile', () => {
     expect(r.stderr).toMatch(/^runbook-harness: cannot connect to target database postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/harness: password authentication failed/);
     expect(r.stderr).not.toContain('hunter2hunter2');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('uses the running stack when no URLs are given', async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rh-stack-'));
+    try {
+      const endpoint = (db: PostgresInstance) => ({ dialect: 'postgres', host: '127.0.0.1', port: db.port, database: 'harness', user: 'postgres', password: db.password, url: db.url });
+      writeFileSync(path.join(stateDir, 'stack.json'), JSON.stringify({ version: 1, ownerPid: process.pid, startedAt: new Date().toISOString(), dataDir: stateDir, processes: {}, endpoints: { env: 'local', source: endpoint(source), target: endpoint(target), kafka: { bootstrap: '127.0.0.1:1' } } }));
+      const r = await cliIn(stateDir, '--table', 'orders', '--row-count-only', '--output-dir', outputDir);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/source 50 rows, target 49 rows/);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 
   it('exits 2 on bad flags and without a running stack', async () => {
