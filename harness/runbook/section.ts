@@ -14,7 +14,7 @@ export interface RunbookSection extends Section {
   file: string;
   /** This section and its sub-sections, in document order. */
   tree: Section[];
-  /** Step `n` of this section, or of the one sub-section that has a step `n` (e.g. its `Procedure`). */
+  /** Step `n` of this section, else of its `Procedure` sub-section, else of the one sub-section that has a step `n`. */
   step(n: number): Step;
   /** The SQL of step `n` for one side/dialect, blocks joined in order; throws if the step has none. */
   stepSql(n: number, where: SqlWhere): string;
@@ -64,6 +64,9 @@ export function runbookSection(runbook: string, sectionId: string): RunbookSecti
       const own = section.steps.find((s) => s.number === n);
       if (own) return own;
       const found = tree.slice(1).flatMap((s) => s.steps.filter((st) => st.number === n).map((st) => ({ s, st })));
+      // A scenario's numbered steps are its Procedure's; its Rollback is asked for by its own id.
+      const procedure = found.filter((f) => f.s.parentId === section.id && /(^|\/)procedure$/.test(f.s.id));
+      if (procedure.length === 1) return procedure[0].st;
       if (found.length === 1) return found[0].st;
       if (found.length === 0) throw new Error(`${where} has no step ${n}`);
       throw new Error(`${where}: step ${n} exists in ${found.map((f) => f.s.id).join(' and ')}; name the sub-section instead`);

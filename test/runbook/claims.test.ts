@@ -85,6 +85,8 @@ describe('runbookSection', () => {
     expect(() => runbookSection('schema-evolution', 'scenario-9-nothing')).toThrow(/has no section 'scenario-9-nothing'/);
     expect(() => runbookSection('schema-evolution', 'scenario-3-drop-column').step(9)).toThrow(/\[scenario-3-drop-column\] has no step 9/);
     expect(() => runbookSection('schema-evolution', 'scenario-4-rename-column').step(1)).toThrow(/step 1 exists in approach-a-zero-downtime-recommended and approach-b-maintenance-window/);
+    // A Procedure sub-section wins over other sub-sections' steps (e.g. a numbered Rollback).
+    expect(runbookSection('schema-evolution', 'scenario-3-drop-column').step(1).title).toBe('Verify Column is Safe to Drop');
     expect(() => runbookSection('schema-evolution', 'scenario-1-add-nullable-column').stepSql(2, { side: 'target' })).toThrow(/step 2 \('Monitor Schema Change Event'\) has no `sql target` block/);
   });
 });

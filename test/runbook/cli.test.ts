@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +17,14 @@ describe('runbook-harness lint', () => {
       "test/runbook/fixtures/seed-database-migration.txt:112: error [configure-debezium-connector] 'database.server.name' is a Debezium 1.x name, ignored since 2.0; use 'topic.prefix' (debezium-1x-property)",
     );
     expect(r.stdout).toMatch(/1 error\(s\), 4 warning\(s\), \d+ note\(s\); 1 connector config\(s\), connector configs checked structurally only/);
+  });
+
+  it('prints findings as JSON', () => {
+    const r = cli('lint', '--no-connect', '--json', 'test/runbook/fixtures/seed-database-migration.txt');
+    const result = JSON.parse(r.stdout) as { findings: { line: number; rule: string }[]; counts: { errors: number }; validation: string };
+    expect(result.counts.errors).toBe(1);
+    expect(result.validation).toBe('structural');
+    expect(result.findings.find((f) => f.rule === 'debezium-1x-property')?.line).toBe(112);
   });
 
   it('exits 0 on the project runbooks', () => {
@@ -51,7 +59,10 @@ describe('runbook-harness coverage', () => {
   it('exits 0 with every untested section printed as pending', () => {
     const r = cli('coverage');
     expect(r.stdout).toMatch(/^runbooks\/database-migration\.md: \d+ tested sections, \d+ covered, \d+ pending, 0 gaps$/m);
-    expect(r.stdout).toMatch(/^  pending  scenario\s+scenario-1-add-nullable-column/m);
+    const pending = JSON.parse(readFileSync('runbooks/coverage-pending.json', 'utf8')) as { sections: Record<string, string[]> };
+    for (const ids of Object.values(pending.sections)) {
+      for (const id of ids) expect(r.stdout).toMatch(new RegExp(`^  pending  [a-z]+\\s+${id}  \\(0 tests\\)$`, 'm'));
+    }
     expect(r.stdout).toMatch(/coverage OK/);
     expect(r.code).toBe(0);
   });

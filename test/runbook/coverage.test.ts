@@ -77,6 +77,13 @@ describe('coverage gate', () => {
     expect(report.stale.map((s) => s.reason)).toEqual(["'demo#scenario-1-one' is covered by scenarios/demo/one.test.ts; remove it from the pending list"]);
   });
 
+  it('stops with one file:line error on a malformed runbook or pending list', () => {
+    expect(() => computeCoverage(project({ 'runbooks/demo.md': '# D\n\n## A\n\n## A\n' }))).toThrow(/^runbooks\/demo\.md:5: section id 'd\/a' is used twice/);
+    expect(() => computeCoverage(project({ 'runbooks/demo.md': RUNBOOK, 'runbooks/coverage-pending.json': '{ "sections": [] }' }))).toThrow(
+      /^runbooks\/coverage-pending\.json: expected \{ "sections"/,
+    );
+  });
+
   it('reads only literal calls; anything else is a problem, not a silent miss', () => {
     const { refs, problems } = scanTestFile(`runbookSection("a", "b");\nrunbookSection(name, 'b');\nexport function runbookSection(runbook: string) {}\n`, 't.test.ts');
     expect(refs).toEqual([{ file: 't.test.ts', line: 1, runbook: 'a', sectionId: 'b' }]);
