@@ -1,11 +1,8 @@
-import { rmSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
-// Each run's evidence stands alone: results of an earlier run would mix into this run's report.
-rmSync('reports/allure-results', { recursive: true, force: true });
-
 // Two projects: `unit` (pure logic and single-database tests, parallel) and `scenarios`
-// (the runbook suite on one shared real stack, one file at a time).
+// (the runbook suite on one shared real stack, one file at a time). `npm test` runs them one after
+// the other, so the scenarios' lag measurements do not compete with unit tests for the 2 cores.
 export default defineConfig({
   test: {
     reporters: ['default', ['allure-vitest/reporter', { resultsDir: 'reports/allure-results' }]],

@@ -9,6 +9,7 @@
  *   target     SQL session on the target database (direct)               file
  *   pipeline   this test's connectors, slot, publication and topics       test, torn down after
  *   faults     Toxiproxy hops and component processes                    test, healed after
+ *   pgTools    pg_dump / pg_restore / psql that fit the stack's servers   worker
  *
  * Scenarios reach the environment only through these; they never import env/local or env/containers.
  */
@@ -45,6 +46,7 @@ export const test = base
     return stack;
   })
   .extend('endpoints', { scope: 'worker' }, async ({ stack }) => stack.endpoints)
+  .extend('pgTools', { scope: 'worker' }, async ({ stack }) => stack.postgresTools)
   .extend('connect', { scope: 'worker' }, async ({ endpoints }) => new ConnectClient(endpoints.connect.url))
   .extend('kafka', { scope: 'worker' }, async ({ endpoints }) => kafkaReader(endpoints.kafka.bootstrap))
   .extend('source', { scope: 'file' }, async ({ endpoints }, { onCleanup }) => {

@@ -58,8 +58,16 @@ export interface ComponentControl {
   isRunning(): Promise<boolean>;
 }
 
+/** PostgreSQL client programs that can talk to the stack's servers (pg_dump must not be older than them). */
+export interface PostgresTools {
+  pgDump: string;
+  pgRestore: string;
+  psql: string;
+}
+
 export interface StartedStack extends AsyncDisposable {
   readonly endpoints: StackEndpoints;
+  readonly postgresTools: PostgresTools;
   component(name: ComponentName): ComponentControl;
   /** Stop every component and remove the stack's data. Idempotent. */
   stop(): Promise<void>;

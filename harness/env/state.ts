@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HarnessError } from '../cli/errors.js';
-import type { StackEndpoints } from './stack.js';
+import type { PostgresTools, StackEndpoints } from './stack.js';
 
 export interface ProcessRecord {
   pid: number;
@@ -31,6 +31,8 @@ export interface StackState {
   endpoints: StackEndpoints;
   processes: Record<string, ProcessRecord>;
   startupSeconds?: number;
+  /** pg_dump / pg_restore / psql able to talk to the stack's PostgreSQL servers. */
+  tools?: PostgresTools;
 }
 
 /** Default: ./.runbook-harness (per checkout); RUNBOOK_HARNESS_STATE_DIR overrides (the test runner uses its own). */

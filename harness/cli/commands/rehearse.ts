@@ -3,7 +3,7 @@
  * Allure report. Extra arguments go to vitest (e.g. a file filter: `rehearse smoke`).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { environmentName } from '../../env/select.js';
@@ -37,6 +37,8 @@ export const command: CliCommand = {
     if (!parsed) return 0;
     const env = environmentName(parsed.values.env);
     const started = Date.now();
+    // Each rehearsal's evidence stands alone: an earlier run's results would mix into this report.
+    rmSync('reports/allure-results', { recursive: true, force: true });
     const code = await run(process.execPath, [binOf('vitest', 'vitest.mjs'), 'run', '--project', 'scenarios', ...parsed.positionals], { ...process.env, RUNBOOK_HARNESS_ENV: env });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     if (!parsed.values['no-report']) {

