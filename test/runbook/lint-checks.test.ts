@@ -41,6 +41,33 @@ describe('SQL', () => {
     expect(brief(await lintSql('SELECT a FROM dbo.t SAMPLE(100);', 'sqlserver', ctx))).toEqual(['10 error sql-syntax']);
   });
 
+  it('never reports an error on valid T-SQL the parsers lack', async () => {
+    const valid = [
+      'DELETE TOP (10) FROM dbo.t WHERE a = 1;',
+      'SELECT a INTO #tmp FROM dbo.t;',
+      'SELECT * FROM dbo.t WITH (NOLOCK);',
+      'UPDATE TOP (100) dbo.t SET a = 1;',
+      'SELECT * FROM dbo.t CROSS APPLY dbo.fn(t.a) f;',
+      'SELECT a FROM dbo.t FOR JSON PATH;',
+      'INSERT INTO dbo.t (a) OUTPUT inserted.id VALUES (1);',
+      'SELECT * FROM dbo.t TABLESAMPLE (100 ROWS);',
+      'SELECT TOP 10 PERCENT * FROM dbo.t;',
+      'SELECT a FROM dbo.t ORDER BY a OFFSET 10 ROWS FETCH NEXT 5 ROWS ONLY;',
+      "SELECT STRING_AGG(name, ',') WITHIN GROUP (ORDER BY name) FROM dbo.t;",
+      'SELECT * FROM dbo.t PIVOT (SUM(v) FOR k IN ([a], [b])) p;',
+      'SELECT a FROM dbo.t OPTION (RECOMPILE);',
+      'SELECT a FROM dbo.t ORDER BY a COLLATE Latin1_General_CI_AS;',
+      "SELECT * FROM cdc.fn_cdc_get_all_changes_dbo_customers(@from, @to, N'all');",
+      'UPDATE c SET c.a = o.b FROM dbo.c c JOIN dbo.o o ON o.id = c.id;',
+      "MERGE dbo.t AS t USING dbo.s AS s ON t.id = s.id WHEN MATCHED THEN UPDATE SET t.a = s.a;",
+      "EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N't', @role_name = NULL;",
+    ];
+    for (const statement of valid) {
+      const errors = (await lintSql(statement, 'sqlserver', ctx)).filter((f) => f.severity === 'error');
+      expect(errors, statement).toEqual([]);
+    }
+  });
+
   it('untagged blocks (mixed dialects) pass if either parser accepts each statement', async () => {
     const mixed = "INSERT INTO dbo.t (id) VALUES (1);\nSELECT id FROM t WHERE id = 1 LIMIT 1;\nALTER TABLE t ALTER COLUMN c TYPE text;";
     expect(await lintSql(mixed, undefined, ctx)).toEqual([]);

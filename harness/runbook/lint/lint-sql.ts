@@ -34,6 +34,8 @@ function tsqlError(statement: string): string | undefined {
 }
 
 const DML = /^(select|insert|update|delete|with)\b/i;
+/** Valid T-SQL that node-sql-parser lacks and PostgreSQL does not have: such a statement is never judged. */
+const TSQL_ONLY = /\b(tablesample|pivot|unpivot|option\s*\(|for\s+(xml|browse|system_time)|openquery|openrowset|opendatasource|containstable|freetexttable|contains\s*\(|freetext\s*\(|collate|at\s+time\s+zone|with\s+ties|top\s*\(?\s*\d+\s*\)?\s*percent)\b/i;
 
 export async function lintSql(value: string, dialect: SourceDialect | undefined, ctx: BlockContext): Promise<Finding[]> {
   pgReady ??= loadModule();
@@ -70,7 +72,7 @@ export async function lintSql(value: string, dialect: SourceDialect | undefined,
       }
       continue;
     }
-    if (DML.test(code)) {
+    if (DML.test(code) && !TSQL_ONLY.test(code)) {
       const which = dialect === 'sqlserver' ? 'T-SQL' : 'SQL';
       findings.push(at(ctx, statement.line, 'error', 'sql-syntax', `${which} ${keyword.toUpperCase()} rejected by node-sql-parser (TransactSQL) and libpg-query: ${pErr}`));
     } else {
