@@ -1,11 +1,7 @@
 /** PostgreSQL access for the harness's own (direct) connections. */
 import pg from 'pg';
 import { HarnessError } from '../cli/errors.js';
-
-/** postgres://user:***@host:port/db — for messages, reports and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}
+import { redactUrl } from '../verify/url-redact.js';
 
 export async function connectPostgres(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });

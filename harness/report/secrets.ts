@@ -2,6 +2,8 @@
  * Passwords are random per run and must never reach a report or a log. Fixtures register them;
  * every attachment passes through redact().
  */
+import { redactSecrets } from '../verify/url-redact.js';
+
 const secrets = new Set<string>();
 
 export function registerSecrets(...values: (string | undefined)[]): void {
@@ -9,7 +11,5 @@ export function registerSecrets(...values: (string | undefined)[]): void {
 }
 
 export function redact(text: string): string {
-  let out = text.replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@');
-  for (const secret of secrets) out = out.split(secret).join('***');
-  return out;
+  return redactSecrets(text, [...secrets]);
 }
