@@ -16,13 +16,13 @@ describe('runbook-harness lint', () => {
     expect(r.stdout).toContain(
       "test/runbook/fixtures/seed-database-migration.txt:112: error [configure-debezium-connector] 'database.server.name' is a Debezium 1.x name, ignored since 2.0; use 'topic.prefix' (debezium-1x-property)",
     );
-    expect(r.stdout).toMatch(/1 error\(s\), 4 warning\(s\), \d+ note\(s\); 1 connector config\(s\), connector configs checked structurally only/);
+    expect(r.stdout).toMatch(/2 error\(s\), 4 warning\(s\), \d+ note\(s\); 1 connector config\(s\), connector configs checked structurally only/);
   });
 
   it('prints findings as JSON', () => {
     const r = cli('lint', '--no-connect', '--json', 'test/runbook/fixtures/seed-database-migration.txt');
     const result = JSON.parse(r.stdout) as { findings: { line: number; rule: string }[]; counts: { errors: number }; validation: string };
-    expect(result.counts.errors).toBe(1);
+    expect(result.counts.errors).toBe(2);
     expect(result.validation).toBe('structural');
     expect(result.findings.find((f) => f.rule === 'debezium-1x-property')?.line).toBe(112);
   });

@@ -128,6 +128,11 @@ describe('shell', () => {
     expect(lintShell('curl -X POST http://c/connectors/s/restart\ncurl -X POST http://c/connectors/s/tasks/0/restart\n', ctx)).toEqual([]);
   });
 
+  it('reports SQL where the shell expects a command, but not SQL inside quotes or heredocs', () => {
+    const block = 'psql "$URL" -c "\nSELECT 1;\n"\ncat > x.sql << EOF\nDELETE FROM t;\nEOF\nCREATE DATABASE d;\n';
+    expect(brief(lintShell(block, ctx))).toEqual(['16 error sql-in-shell']);
+  });
+
   it('hands JSON heredoc bodies over with their line offset', () => {
     const docs = jsonHeredocs("cat > c.json << 'EOF'\n{\n  \"a\": 1\n}\nEOF\ncat > r.md << 'EOF'\n# not json\nEOF\n");
     expect(docs).toEqual([{ body: '{\n  "a": 1\n}', line: 1 }]);

@@ -66,9 +66,10 @@ describe('lint on the original schema-evolution runbook', () => {
 });
 
 describe('lint on the original database-migration runbook', () => {
-  it('finds the Debezium 1.x name inside the heredoc config and the connector-only restarts, and nothing else', async () => {
+  it('finds the Debezium 1.x name inside the heredoc config, SQL run as a shell command and the connector-only restarts, and nothing else', async () => {
     expect(await problems(MIGRATION)).toEqual([
       '112 error debezium-1x-property configure-debezium-connector',
+      '137 error sql-in-shell create-target-database',
       '412 warning connector-only-restart p0-debezium-connector-failed-during-cutover',
       '685 warning connector-only-restart issue-connector-stuck-in-failed-state',
       '719 warning connector-only-restart issue-replication-slot-not-advancing',

@@ -83,6 +83,47 @@ function connectorOnlyRestarts(text: string, ctx: BlockContext): Finding[] {
   return findings;
 }
 
+/** Lines where a new shell command starts: outside quotes and heredoc bodies (0-based line, text). */
+export function commandLines(text: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  const lines = text.split('\n');
+  let quote: string | undefined;
+  let heredoc: string | undefined;
+  let continued = false;
+  lines.forEach((line, i) => {
+    if (heredoc) {
+      if (line.trim() === heredoc) heredoc = undefined;
+      return;
+    }
+    if (!quote && !continued) out.push({ line: i, text: line });
+    for (let j = 0; j < line.length; j++) {
+      const c = line[j];
+      if (quote) {
+        if (c === '\\' && quote === '"') j++;
+        else if (c === quote) quote = undefined;
+      } else if (c === '#' && (j === 0 || /\s/.test(line[j - 1]))) break;
+      else if (c === '\\') j++;
+      else if (c === '"' || c === "'") quote = c;
+    }
+    const doc = quote ? undefined : /<<-?\s*['"]?(\w+)['"]?/.exec(line);
+    if (doc) heredoc = doc[1];
+    continued = !quote && line.endsWith('\\');
+  });
+  return out;
+}
+
+const SQL_AS_COMMAND = /^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|GRANT|REVOKE|EXEC|USE)\s/;
+
+/** An upper-case SQL statement where the shell expects a command: it would run as a program of that name. */
+function sqlAsShell(text: string, ctx: BlockContext): Finding[] {
+  return commandLines(text)
+    .filter((l) => SQL_AS_COMMAND.test(l.text))
+    .map((l) => at(ctx, l.line, 'error', 'sql-in-shell', `SQL in a shell block runs as a command named '${l.text.trim().split(/\s/)[0]}'; put it in a sql block (or psql -c)`));
+}
+
 export function lintShell(text: string, ctx: BlockContext): Finding[] {
-  return [...bashSyntax(text, ctx), ...harnessInvocations(text, ctx), ...connectorOnlyRestarts(text, ctx)];
+  const syntax = bashSyntax(text, ctx);
+  // When bash cannot even parse the block, its message already points at the line.
+  const misplacedSql = syntax.some((f) => f.severity === 'error') ? [] : sqlAsShell(text, ctx);
+  return [...syntax, ...misplacedSql, ...harnessInvocations(text, ctx), ...connectorOnlyRestarts(text, ctx)];
 }
