@@ -50,6 +50,8 @@ export interface CoverageReport {
   errors: CoverageProblem[];
   /** Pending entries that are already covered or already written: the list should shrink. */
   stale: CoverageProblem[];
+  /** Test files under scenarios/<runbook>/ that name no section (they count for nothing). */
+  unlinked: string[];
   changeLogTests: { named: number; written: number; pending: number };
   ok: boolean;
 }
@@ -135,10 +137,14 @@ export function computeCoverage(root = REPO_ROOT): CoverageReport {
 
   const refs: TestReference[] = [];
   const dangling: CoverageProblem[] = [];
+  const unlinked: string[] = [];
+  const runbookNames = new Set(runbooks.map((r) => r.name));
   for (const file of walk(path.join(root, 'scenarios'), (f) => f.endsWith('.test.ts')).sort()) {
     const scanned = scanTestFile(readFileSync(file, 'utf8'), rel(file));
     refs.push(...scanned.refs);
     dangling.push(...scanned.problems);
+    const dir = path.basename(path.dirname(file));
+    if (runbookNames.has(dir) && scanned.refs.length === 0 && scanned.problems.length === 0) unlinked.push(rel(file));
   }
 
   const byName = new Map(runbooks.map((r) => [r.name, r]));
@@ -208,6 +214,7 @@ export function computeCoverage(root = REPO_ROOT): CoverageReport {
     dangling,
     errors,
     stale,
+    unlinked,
     changeLogTests: { named, written, pending: pendingCount },
     ok: gaps === 0 && dangling.length === 0 && errors.length === 0,
   };
@@ -230,6 +237,7 @@ export function formatCoverage(report: CoverageReport): string {
   for (const p of report.dangling) lines.push(`dangling: ${where(p)}: ${p.reason}`);
   for (const p of report.errors) lines.push(`error: ${where(p)}: ${p.reason}`);
   for (const p of report.stale) lines.push(`stale pending entry: ${p.reason}`);
+  for (const f of report.unlinked) lines.push(`unlinked test: ${f} names no section with runbookSection(); it counts for nothing`);
   const gaps = report.runbooks.reduce((n, r) => n + r.counts.gaps, 0);
   const pending = report.runbooks.reduce((n, r) => n + r.counts.pending, 0);
   lines.push(

@@ -84,6 +84,15 @@ describe('coverage gate', () => {
     );
   });
 
+  it('lists a test under scenarios/<runbook>/ that names no section', () => {
+    const pending = JSON.stringify({ sections: { demo: ['scenario-2-two', 'issue-broken'] }, tests: [] });
+    const report = computeCoverage(
+      project({ 'runbooks/demo.md': RUNBOOK, 'scenarios/demo/one.test.ts': test1, 'scenarios/demo/loose.test.ts': 'test("x", () => {});\n', 'scenarios/smoke/s.test.ts': '', 'runbooks/coverage-pending.json': pending }),
+    );
+    expect(report.unlinked).toEqual(['scenarios/demo/loose.test.ts']);
+    expect(report.ok).toBe(true);
+  });
+
   it('reads only literal calls; anything else is a problem, not a silent miss', () => {
     const { refs, problems } = scanTestFile(`runbookSection("a", "b");\nrunbookSection(name, 'b');\nexport function runbookSection(runbook: string) {}\n`, 't.test.ts');
     expect(refs).toEqual([{ file: 't.test.ts', line: 1, runbook: 'a', sectionId: 'b' }]);
