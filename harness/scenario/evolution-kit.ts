@@ -1,0 +1,130 @@
+/**
+ * Building blocks the schema-evolution Scenarios 2–7 share on top of kit.ts: the SQL of a section or step for the
+ * dialect in use, the DLQ and a table topic read as observations, and the closing "nothing lost" check. Like
+ * kit.ts these return what they saw; only scenarios assert.
+ */
+import { attachJson } from '../report/step.js';
+import type { Claim } from '../runbook/claims.js';
+import type { RunbookSection } from '../runbook/section.js';
+import type { SourceDialect } from '../runbook/model.js';
+import type { TopicMessage } from '../pipeline/kafka-admin.js';
+import { checkHistory, type HistoryVerdict } from '../verify/history.js';
+import type { ReconcileReport, SqlSession, TableSpec } from '../verify/reconcile/index.js';
+import type { Workload, WorkloadHistory } from '../workload/writer.js';
+import { awaitConverged, describeTable, type ColumnInfo } from './kit.js';
+
+export interface KafkaReader {
+  read(topic: string, options?: { maxMessages?: number; limitMs?: number }): Promise<TopicMessage[]>;
+  count(topic: string): Promise<number>;
+}
+
+/** Limit for reading a whole topic (a table topic with a few thousand events, or the DLQ). */
+const TOPIC_READ_LIMIT_MS = 30_000;
+
+/** The SQL code blocks of a section (e.g. a Rollback without numbered steps), in document order, for one side. */
+export function sectionSql(section: RunbookSection, side: 'source' | 'target', dialect: SourceDialect): string[] {
+  return side === 'target' ? section.blocks({ lang: 'sql', side }).map((b) => b.value) : section.blocks({ lang: 'sql', side, dialect }).map((b) => b.value);
+}
+
+/** The SQL blocks of one numbered step for one side, in document order (a step may have several). */
+export function stepBlocks(section: RunbookSection, n: number, side: 'source' | 'target', dialect: SourceDialect): string[] {
+  return section
+    .step(n)
+    .codeBlocks.filter((b) => b.lang === 'sql' && b.side === side && (side === 'target' || b.dialect === dialect))
+    .map((b) => b.value);
+}
+
+/** A sentence of a step's prose as a claim a scenario can assert (throws if the runbook no longer says it). */
+export function proseClaim(section: RunbookSection, n: number, sentence: string): Claim {
+  const step = section.step(n);
+  const flat = step.text.replace(/\s+/g, ' ');
+  if (!flat.includes(sentence)) throw new Error(`${section.file} [${section.id}] step ${n} no longer says "${sentence}"`);
+  return { runbook: section.runbook, file: section.file, sectionId: section.id, sectionTitle: section.title, line: step.line, text: sentence };
+}
+
+export interface DlqRecord {
+  offset: string;
+  key: string | null;
+  originalTopic: string;
+  exception: string;
+  message: string;
+}
+
+/** The DLQ's messages with the `__connect.errors.*` headers that say why each one is there. */
+export async function readDlq(kafka: KafkaReader, topic: string): Promise<DlqRecord[]> {
+  const messages = await kafka.read(topic, { limitMs: TOPIC_READ_LIMIT_MS });
+  return messages.map((m) => ({
+    offset: m.offset,
+    key: m.key,
+    originalTopic: m.headers['__connect.errors.topic'] ?? '',
+    exception: m.headers['__connect.errors.exception.class.name'] ?? '',
+    message: (m.headers['__connect.errors.exception.message'] ?? '').slice(0, 500),
+  }));
+}
+
+/** The key column's value of a Debezium JSON key (`{"schema":…,"payload":{"id":1}}`), or null. */
+export function keyValue(key: string | null, column: string): number | null {
+  if (!key) return null;
+  try {
+    const parsed = JSON.parse(key) as { payload?: Record<string, unknown> } & Record<string, unknown>;
+    const value = (parsed.payload ?? parsed)[column];
+    return value === undefined || value === null ? null : Number(value);
+  } catch {
+    return null;
+  }
+}
+
+export interface TableEvent {
+  offset: string;
+  key: number | null;
+  /** Debezium op: r (snapshot), c, u, d; 'tombstone' for a null value. */
+  op: string;
+  after: Record<string, unknown> | null;
+}
+
+/** Every event of a table topic, from the beginning, with its key and operation. */
+export async function readTableEvents(kafka: KafkaReader, topic: string, keyColumn: string): Promise<TableEvent[]> {
+  const messages = await kafka.read(topic, { limitMs: TOPIC_READ_LIMIT_MS });
+  return messages.map((m) => {
+    if (m.value === null) return { offset: m.offset, key: keyValue(m.key, keyColumn), op: 'tombstone', after: null };
+    const value = JSON.parse(m.value) as { payload?: { op?: string; after?: Record<string, unknown> | null } };
+    return { offset: m.offset, key: keyValue(m.key, keyColumn), op: value.payload?.op ?? '?', after: value.payload?.after ?? null };
+  });
+}
+
+export interface NoLossObservation {
+  history: WorkloadHistory;
+  converged: boolean;
+  report: ReconcileReport;
+  verdict: HistoryVerdict;
+  sourceColumns: ColumnInfo[];
+  targetColumns: ColumnInfo[];
+}
+
+/**
+ * Stops the workload and gathers the no-loss evidence: the reconciliation of `spec` until it converges, every
+ * acknowledged write checked in the target (on `onlyColumns`, default the source's final columns), both tables' columns.
+ */
+export async function closeOutWorkload(
+  workload: Workload,
+  source: SqlSession,
+  target: SqlSession,
+  spec: TableSpec,
+  options: { excusedKeys?: number[]; columnMap?: Record<string, string>; onlyColumns?: string[] } = {},
+): Promise<NoLossObservation> {
+  const history = await workload.stop();
+  const { converged, report } = await awaitConverged(source, target, [spec]);
+  await attachJson('reconciliation report', report);
+  const sourceColumns = await describeTable(source, spec.table);
+  const targetColumns = await describeTable(target, spec.targetTable ?? spec.table);
+  const compared = options.onlyColumns ?? sourceColumns.map((c) => c.column_name);
+  const verdict = await checkHistory(history, target, { onlyColumns: compared, excusedKeys: options.excusedKeys, columnMap: options.columnMap, targetTable: spec.targetTable });
+  await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
+  await attachJson('columns after the procedure', { source: sourceColumns, target: targetColumns });
+  return { history, converged, report, verdict, sourceColumns, targetColumns };
+}
+
+/** A one-line summary of a history verdict for an assertion message. */
+export function verdictSummary(verdict: HistoryVerdict): string {
+  return JSON.stringify({ missing: verdict.missing.slice(0, 10), notDeleted: verdict.notDeleted.slice(0, 10), wrong: verdict.wrong.slice(0, 10) });
+}
