@@ -8,6 +8,13 @@ import type { Claim } from './claims.js';
 import type { CodeBlock, Section, Side, SourceDialect, Step } from './model.js';
 
 export type SqlWhere = { side: 'source'; dialect: SourceDialect } | { side: 'target' };
+export type BlockFilter = { lang?: string; side?: Side; dialect?: SourceDialect };
+
+function pick(blocks: CodeBlock[], filter: BlockFilter): CodeBlock[] {
+  return blocks.filter(
+    (b) => (filter.lang === undefined || b.lang === filter.lang) && (filter.side === undefined || b.side === filter.side) && (filter.dialect === undefined || b.dialect === filter.dialect),
+  );
+}
 
 export interface RunbookSection extends Section {
   runbook: string;
@@ -19,7 +26,9 @@ export interface RunbookSection extends Section {
   /** The SQL of step `n` for one side/dialect, blocks joined in order; throws if the step has none. */
   stepSql(n: number, where: SqlWhere): string;
   /** Every code block of the section tree, optionally filtered. */
-  blocks(filter?: { lang?: string; side?: Side; dialect?: SourceDialect }): CodeBlock[];
+  blocks(filter?: BlockFilter): CodeBlock[];
+  /** The code blocks of step `n` (resolved as in `step`), optionally filtered, in order. */
+  stepBlocks(n: number, filter?: BlockFilter): CodeBlock[];
   /** A `**Name**: value` line of the section as a claim (e.g. `Auto-Handled`, `Downtime`). */
   field(name: string): { value: string; claim: Claim };
 }
@@ -79,9 +88,10 @@ export function runbookSection(runbook: string, sectionId: string): RunbookSecti
       return blocks.map((b) => b.value).join('\n');
     },
     blocks(filter = {}) {
-      return tree
-        .flatMap((s) => s.codeBlocks)
-        .filter((b) => (filter.lang === undefined || b.lang === filter.lang) && (filter.side === undefined || b.side === filter.side) && (filter.dialect === undefined || b.dialect === filter.dialect));
+      return pick(tree.flatMap((s) => s.codeBlocks), filter);
+    },
+    stepBlocks(n, filter = {}) {
+      return pick(this.step(n).codeBlocks, filter);
     },
     field(name) {
       const key = name.toLowerCase();

@@ -79,6 +79,9 @@ describe('runbookSection', () => {
     expect(section.stepSql(1, { side: 'source', dialect: 'sqlserver' })).toContain('ALTER TABLE dbo.customers');
     expect(section.stepSql(4, { side: 'target' })).toContain('WHERE customer_id = 999999');
     expect(section.field('Downtime').value).toBe('None');
+    const step4 = section.stepBlocks(4, { lang: 'sql', side: 'source', dialect: 'postgres' });
+    expect(step4.map((b) => b.value.split(' ')[0])).toEqual(['INSERT', 'DELETE']);
+    expect(section.stepBlocks(5, { lang: 'bash' })).toHaveLength(1);
   });
 
   it('throws clearly for a missing section, a missing step, and a step number two sub-sections share', () => {
