@@ -63,23 +63,28 @@ export function buildComparePlan(
   const warnings: string[] = [];
   if (forcedMode === 'native' && crossEngine) warnings.push('native hashing needs PostgreSQL on both sides; using canonical text hashing');
 
-  const side = (which: 'source' | 'target', dialect: DialectName): SidePlan => ({
-    table: (which === 'source' ? source : target).info.table,
-    keyIndexes,
-    hashMode,
-    binaryKeyCollation: crossEngine,
-    columns: pairs.map((pair): PlannedColumn => {
+  // A text key is cut into ranges on one side and selected by the same bounds on the other, so both sides must order
+  // it the same way: when their collations differ (always across engines), compare it in a binary collation, except
+  // on a side whose column is bytewise already (so its index stays usable).
+  const orderAgrees = (pair: { source: ColumnInfo; target: ColumnInfo }) =>
+    !crossEngine && pair.source.collation === pair.target.collation;
+  const side = (which: 'source' | 'target', dialect: DialectName): SidePlan => {
+    const columns = pairs.map((pair, index): PlannedColumn => {
       const column = pair[which];
       const sameType = pair.source.dataType === pair.target.dataType && pair.source.sqlType === pair.target.sqlType;
+      const kind = valueKind(dialect, column);
+      const textKey = keyIndexes.includes(index) && (kind === 'text' || kind === 'char');
       return {
         column,
         reportName: pair.source.name,
-        kind: valueKind(dialect, column),
+        kind,
         rule: canonicalRuleFor({ dialect: source.dialect, column: pair.source }, { dialect: target.dialect, column: pair.target }),
         native: hashMode === 'native' && sameType && POSTGRES_NATIVE_HASH_TYPES.has(column.dataType),
+        binaryCollation: textKey && !orderAgrees(pair) && column.collation !== 'bytewise',
       };
-    }),
-  });
+    });
+    return { table: (which === 'source' ? source : target).info.table, keyIndexes, hashMode, columns, binaryKeyCollation: columns.some((c) => c.binaryCollation) };
+  };
   const sourcePlan = side('source', source.dialect);
   const targetPlan = side('target', target.dialect);
 
@@ -89,6 +94,12 @@ export function buildComparePlan(
   if (crossEngine) {
     const floats = sourcePlan.columns.filter((pc) => pc.kind === 'float').map((pc) => pc.reportName);
     if (floats.length) warnings.push(`float columns ${floats.join(', ')}: SQL Server renders 17 digits, PostgreSQL the shortest exact form; equal values may show as differing`);
+  }
+  const slowKeys = [sourcePlan, targetPlan].flatMap((p, i) =>
+    (i === 0 ? source.dialect : target.dialect) === 'postgres' ? p.columns.filter((c) => c.binaryCollation).map((c) => `${i === 0 ? 'source' : 'target'}.${c.column.name}`) : [],
+  );
+  if (slowKeys.length) {
+    warnings.push(`text key ${slowKeys.join(', ')} is compared in the "C" collation so both sides agree on key order; an index in another collation cannot serve it (for big tables: CREATE INDEX ... (col COLLATE "C"))`);
   }
   const mixed = sourcePlan.columns.filter((pc, i) => hashMode === 'native' && !pc.native && targetPlan.columns[i]).map((pc) => pc.reportName);
   if (mixed.length) warnings.push(`columns compared through canonical text (types differ between sides or have no native hash): ${mixed.join(', ')}`);

@@ -8,6 +8,15 @@ export const POSTGRES_NATIVE_HASH_TYPES = new Set([
   'uuid', 'date', 'timestamp', 'timestamptz', 'time', 'timetz', 'interval', 'bytea', 'jsonb', 'inet', 'cidr', 'macaddr',
 ]);
 
+/** Collations that order by bytes (for UTF-8, the same order as code points) are one class: 'bytewise'. */
+export function postgresCollationClass(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const bytewise = /^(default:)?(C|POSIX|C\.UTF-?8|C\.utf-?8|ucs_basic|pg_c_utf8)(:.*)?$/;
+  const locale = name.startsWith('default:') ? name.split(':')[2] : undefined;
+  if (bytewise.test(name) && (!locale || /^(C|C\.UTF-?8)$/i.test(locale))) return 'bytewise';
+  return name;
+}
+
 const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
 
 /** The canonical text of one value (see canonical-kind.ts for the rules). */
@@ -70,7 +79,7 @@ export function postgresRowHash(plan: SidePlan): string {
 function keyExpr(plan: SidePlan, i: number): string {
   const pc = plan.columns[plan.keyIndexes[i]!]!;
   const q = quote(pc.column.name);
-  return plan.binaryKeyCollation && (pc.kind === 'text' || pc.kind === 'char') ? `${q} COLLATE "C"` : q;
+  return pc.binaryCollation ? `${q} COLLATE "C"` : q;
 }
 
 function keyList(plan: SidePlan): string {
@@ -132,12 +141,17 @@ export const postgresDialect: SqlDialect = {
               information_schema._pg_numeric_scale(a.atttypid, a.atttypmod) AS numeric_scale,
               information_schema._pg_char_max_length(a.atttypid, a.atttypmod) AS char_length,
               information_schema._pg_datetime_precision(a.atttypid, a.atttypmod) AS datetime_precision,
+              CASE WHEN a.attcollation = 0 THEN NULL
+                   WHEN co.collname = 'default' THEN 'default:' || (SELECT d.datcollate || ':' || coalesce(to_jsonb(d) ->> 'datlocale', to_jsonb(d) ->> 'daticulocale', '')
+                                                                    FROM pg_database d WHERE d.datname = current_database())
+                   ELSE co.collname END AS collation_name,
               (SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS pk_position
          FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
          JOIN pg_type t ON t.oid = a.atttypid
          LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+         LEFT JOIN pg_collation co ON co.oid = a.attcollation
         WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
         ORDER BY a.attnum`,
       [table.schema, table.name],
@@ -154,6 +168,7 @@ export const postgresDialect: SqlDialect = {
       numericScale: num(r.numeric_scale),
       characterLength: num(r.char_length),
       datetimePrecision: num(r.datetime_precision),
+      collation: postgresCollationClass(r.collation_name ?? undefined),
     }));
     const primaryKey = rows
       .filter((r) => r.pk_position !== null)

@@ -19,6 +19,8 @@ export interface ColumnInfo {
   characterLength?: number;
   /** Fractional-second digits of time types. */
   datetimePrecision?: number;
+  /** Text columns: 'bytewise' (C, POSIX, C.UTF-8, ucs_basic, SQL Server *_BIN2) or the collation's name; decides key order. */
+  collation?: string;
   nullable: boolean;
   default?: string | null;
 }

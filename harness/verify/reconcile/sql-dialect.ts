@@ -11,6 +11,8 @@ export interface PlannedColumn {
   rule: CanonicalRule;
   /** Native mode only: hash the value itself (same type both sides and the type has a 64-bit hash). */
   native: boolean;
+  /** Key columns only: order and compare in a binary collation, because the two sides' collations may disagree. */
+  binaryCollation: boolean;
 }
 
 /** One side of a comparison: its table, key and compared columns, aligned with the other side's plan. */
@@ -20,7 +22,7 @@ export interface SidePlan {
   keyIndexes: number[];
   columns: PlannedColumn[];
   hashMode: HashMode;
-  /** Text keys are ordered and compared in a binary collation (cross-engine: both engines must agree on order). */
+  /** Some text key column is ordered and compared in a binary collation on this side (see PlannedColumn). */
   binaryKeyCollation: boolean;
 }
 

@@ -78,7 +78,7 @@ function keyColumn(plan: SidePlan, i: number): PlannedColumn {
 function keyExpr(plan: SidePlan, i: number): string {
   const pc = keyColumn(plan, i);
   const q = quote(pc.column.name);
-  return plan.binaryKeyCollation && (pc.kind === 'text' || pc.kind === 'char') ? `${q} COLLATE Latin1_General_100_BIN2` : q;
+  return pc.binaryCollation ? `${q} COLLATE Latin1_General_100_BIN2` : q;
 }
 
 function keyParam(plan: SidePlan, i: number, n: number): string {
@@ -151,7 +151,8 @@ export const sqlServerDialect: SqlDialect = {
       `SELECT c.name AS name, ty.name AS data_type,
               CAST(c.is_nullable AS varchar(1)) AS nullable, dc.definition AS default_expr,
               CAST(c.precision AS varchar(10)) AS numeric_precision, CAST(c.scale AS varchar(10)) AS numeric_scale,
-              CAST(c.max_length AS varchar(10)) AS max_length, CAST(ic.key_ordinal AS varchar(10)) AS pk_position
+              CAST(c.max_length AS varchar(10)) AS max_length, CAST(ic.key_ordinal AS varchar(10)) AS pk_position,
+              CAST(c.collation_name AS nvarchar(128)) AS collation_name
          FROM sys.columns c
          JOIN sys.tables t ON t.object_id = c.object_id
          JOIN sys.schemas s ON s.schema_id = t.schema_id
@@ -185,6 +186,7 @@ export const sqlServerDialect: SqlDialect = {
         numericScale: ['decimal', 'numeric'].includes(dataType) ? scale : undefined,
         characterLength: ['varchar', 'nvarchar', 'char', 'nchar'].includes(dataType) ? charLength : undefined,
         datetimePrecision: ['datetime2', 'datetimeoffset', 'time'].includes(dataType) ? scale : undefined,
+        collation: r.collation_name ?? undefined,
       };
     });
     const primaryKey = rows
