@@ -232,6 +232,14 @@ describe.each<HashMode>(['native', 'canonical'])('reconcile, %s hashing', (hashM
     expect([unmapped.match, unmapped.columnsMissingInTarget, unmapped.columnsOnlyInTarget]).toEqual([false, ['full_name'], ['name', '__deleted']]);
   });
 
+  it('folds an unquoted table name like PostgreSQL and rejects a key range of the wrong width', async () => {
+    const ddl = `CREATE TABLE ${t('folded')} (id int PRIMARY KEY)`;
+    await pair(ddl, `INSERT INTO ${t('folded')} VALUES (1)`, `INSERT INTO ${t('folded')} VALUES (1)`);
+    expect((await compare(t('Folded'), opts())).match).toBe(true);
+    const wide = await compare({ table: t('folded'), keyRange: { from: ['1', '2'] } }, opts());
+    expect(wide.error).toBe('--from-key has 2 value(s) but the key (id) has 1 column(s); give one value per key column');
+  });
+
   it('reports a table missing on one side as an error, not a mismatch', async () => {
     await source.sql(`CREATE TABLE ${t('only_src')} (id int PRIMARY KEY)`);
     const r = await compare(t('only_src'), opts());

@@ -25,6 +25,14 @@ export function parseTableName(text: string, defaultSchema: string): TableName {
   return dot < 0 ? { schema: defaultSchema, name: text } : { schema: text.slice(0, dot), name: text.slice(dot + 1) };
 }
 
+/** PostgreSQL folds unquoted names to lower case: `--table Customers` means customers unless Customers exists. */
+async function introspectFolded(dialect: SqlDialect, session: SqlSession, name: TableName) {
+  const exact = await dialect.introspect(session, name);
+  if (exact || session.dialect !== 'postgres') return exact;
+  const folded = { schema: name.schema.toLowerCase(), name: name.name.toLowerCase() };
+  return folded.schema === name.schema && folded.name === name.name ? undefined : dialect.introspect(session, folded);
+}
+
 function emptyReport(spec: TableSpec, targetTable: string, options: ReconcileOptions): TableReport {
   return {
     table: spec.table,
@@ -59,7 +67,7 @@ export async function reconcileTable(sourceSession: SqlSession, targetSession: S
   const report = emptyReport(spec, `${targetName.schema}.${targetName.name}`, options);
   const finish = () => ({ ...report, durationSeconds: (performance.now() - started) / 1000 });
 
-  const [sourceInfo, targetInfo] = await Promise.all([sourceDialect.introspect(sourceSession, sourceName), targetDialect.introspect(targetSession, targetName)]);
+  const [sourceInfo, targetInfo] = await Promise.all([introspectFolded(sourceDialect, sourceSession, sourceName), introspectFolded(targetDialect, targetSession, targetName)]);
   if (!sourceInfo || !targetInfo) {
     const missing = [!sourceInfo && `source (${sourceSession.endpoint})`, !targetInfo && `target (${targetSession.endpoint})`].filter(Boolean).join(' and ');
     report.error = `table ${spec.table} not found in the ${missing}; check the name (schema.table) or pass --target-table`;
@@ -80,6 +88,12 @@ export async function reconcileTable(sourceSession: SqlSession, targetSession: S
     hashMode: plan.source.hashMode,
   });
   report.warnings.push(...plan.warnings);
+  for (const [flag, tuple] of [['--from-key', spec.keyRange?.from], ['--to-key', spec.keyRange?.to]] as const) {
+    if (tuple && plan.keyColumns.length && tuple.length !== plan.keyColumns.length) {
+      report.error = `${flag} has ${tuple.length} value(s) but the key (${plan.keyColumns.join(', ')}) has ${plan.keyColumns.length} column(s); give one value per key column`;
+      return finish();
+    }
+  }
   const source: Side = { session: sourceSession, dialect: sourceDialect, plan: plan.source };
   const target: Side = { session: targetSession, dialect: targetDialect, plan: plan.target };
   const keyRange: KeyRange = { lower: spec.keyRange?.from, upper: spec.keyRange?.to };
