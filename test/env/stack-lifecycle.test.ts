@@ -4,10 +4,10 @@
  * lives and cleans up once the owner is gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { HarnessError } from '../../harness/cli/errors.js';
 import { pollUntil } from '../../harness/core/poll.js';
 import { cleanUpOrphan } from '../../harness/env/local/local-stack.js';
@@ -18,9 +18,13 @@ import { readStackState, type StackState } from '../../harness/env/state.js';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const START_LIMIT_MS = 240_000;
 
+const stateDirs: string[] = [];
 function freshStateDir(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'rh-lifecycle-'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rh-lifecycle-'));
+  stateDirs.push(dir);
+  return dir;
 }
+afterAll(() => stateDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
