@@ -8,6 +8,7 @@ import { buildComparePlan, type ComparePlan } from '../../harness/verify/reconci
 import { postgresCanonicalText, postgresDialect, postgresRowHash } from '../../harness/verify/reconcile/postgres-dialect.js';
 import { sqlServerCanonicalText, sqlServerDialect, sqlServerTrimZeros } from '../../harness/verify/reconcile/sqlserver-dialect.js';
 import type { ColumnInfo, TableInfo } from '../../harness/verify/reconcile/reconcile-types.js';
+import { openSession } from '../../harness/verify/reconcile/session-open.js';
 import { startPostgresInstance, type PostgresInstance } from '../support/postgres-instance.js';
 
 const col = (name: string, dataType: string, extra: Partial<ColumnInfo> = {}): ColumnInfo => ({ name, dataType, sqlType: dataType, nullable: true, default: null, ...extra });
@@ -146,5 +147,16 @@ describe('canonical text, PostgreSQL half (run for real)', () => {
     const text = 'e\\|u\\\\|7|2.50|\\N|2024-01-02 03:04:05.000000|\\N|\\N||x|\\N|9';
     const expected = createHash('sha256').update(Buffer.from(text, 'utf8')).digest().readBigInt64BE(0).toString();
     expect(rows[0].h).toBe(expected);
+  });
+});
+
+describe('SQL Server session', () => {
+  it('fails with one line naming the endpoint, password redacted, when nothing listens', async () => {
+    const failure = await openSession('mssql://sa:S3cret!pw@127.0.0.1:1/warehouse_source', 'source', { connectTimeoutMs: 3_000 }).catch((e: Error) => e);
+    expect(failure).toBeInstanceOf(Error);
+    const message = (failure as Error).message;
+    expect(message).toMatch(/^cannot connect to source database mssql:\/\/sa:\*\*\*@127\.0\.0\.1:1\/warehouse_source: /);
+    expect(message).not.toContain('S3cret');
+    expect(message).not.toContain('\n');
   });
 });
