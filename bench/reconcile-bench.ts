@@ -84,12 +84,12 @@ async function reladiffAvailable(): Promise<string | undefined> {
   }
 }
 
-async function reladiff(bin: string, source: PostgresInstance, target: PostgresInstance, label: string): Promise<{ seconds: number; output: string } | undefined> {
+async function reladiff(bin: string, source: PostgresInstance, target: PostgresInstance, label: string, extra: string[] = []): Promise<{ seconds: number; output: string } | undefined> {
   const columns = ['customer_id', 'amount', 'status', 'note', 'created_at', 'active', 'ref'].flatMap((c) => ['-c', c]);
   const pgUrl = (db: PostgresInstance) => db.url.replace('postgres://', 'postgresql://');
   try {
     const t = await timed(`reladiff (${label})`, () =>
-      exec(bin, [pgUrl(source), 'bench_pair', pgUrl(target), 'bench_pair', '-k', 'id', ...columns, '--assume-unique-key'], { timeout: RELADIFF_TIMEOUT_MS, maxBuffer: 64 << 20 }),
+      exec(bin, [pgUrl(source), 'bench_pair', pgUrl(target), 'bench_pair', '-k', 'id', ...columns, '--assume-unique-key', ...extra], { timeout: RELADIFF_TIMEOUT_MS, maxBuffer: 64 << 20 }),
     );
     const output = t.value.stdout.trim();
     log(`  reladiff output: ${output.split('\n').slice(0, 4).join(' | ') || '(no differences)'}`);
@@ -115,11 +115,14 @@ async function main(): Promise<void> {
     const identical = await ours(source, target, 'identical');
     const bin = await reladiffAvailable();
     const relIdentical = bin ? await reladiff(bin, source, target, 'identical') : undefined;
+    // Our reconcile runs 2 chunks per side at once; give reladiff the same (-j 2, its default is 1).
+    const relIdentical2 = bin ? await reladiff(bin, source, target, 'identical, -j 2', ['-j', '2']) : undefined;
 
     await target.sql(`UPDATE bench_pair SET status = 'refunded' WHERE id = ${DIFF_ID}`);
     await target.sql('VACUUM bench_pair');
     const oneRow = await ours(source, target, 'one differing row');
     const relOneRow = bin ? await reladiff(bin, source, target, 'one differing row') : undefined;
+    const relOneRow2 = bin ? await reladiff(bin, source, target, 'one differing row, -j 2', ['-j', '2']) : undefined;
 
     const found = oneRow.report.tables[0]!.differing.map((d) => d.key.id);
     const foundOk = identical.report.summary.match && found.length === 1 && found[0] === DIFF_ID;
@@ -134,7 +137,13 @@ async function main(): Promise<void> {
       [`reconcile, one differing row (found id ${found.join(',') || 'none'})`, fmt(oneRow.seconds), ratio(oneRow.seconds, limitParallel)],
       ['reladiff 0.6.0 hashdiff, identical pair', fmt(relIdentical?.seconds), ratio(relIdentical?.seconds, limitParallel)],
       [`reladiff 0.6.0 hashdiff, one differing row${reladiffFound ? ' (found it)' : ''}`, fmt(relOneRow?.seconds), ratio(relOneRow?.seconds, limitParallel)],
+      ['reladiff -j 2, identical pair', fmt(relIdentical2?.seconds), ratio(relIdentical2?.seconds, limitParallel)],
+      [`reladiff -j 2, one differing row${relOneRow2?.output.includes(String(DIFF_ID)) ? ' (found it)' : ''}`, fmt(relOneRow2?.seconds), ratio(relOneRow2?.seconds, limitParallel)],
     ];
+    const fastest = (...xs: ({ seconds: number } | undefined)[]) => {
+      const seconds = xs.filter((x): x is { seconds: number } => x !== undefined).map((x) => x.seconds);
+      return seconds.length ? Math.min(...seconds) : undefined;
+    };
     const width = rows.reduce((w, r) => w.map((x, i) => Math.max(x, r[i]!.length)), [0, 0, 0]);
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(width[i]!)).join(' | ')} |`;
     const out = [
@@ -145,7 +154,7 @@ async function main(): Promise<void> {
       '',
       `goal identical <= 1.5x limit (default plan): ${ratio(identical.seconds, limitParallel)} ${identical.seconds <= 1.5 * limitParallel ? 'MET' : 'NOT MET'}` +
         `; vs the one-process limit: ${ratio(identical.seconds, limitSerial)}; vs one side scanned with our own row hash: ${ratio(identical.seconds, limitNative)}`,
-      `goal >= 3x faster than reladiff: identical ${ratio(relIdentical?.seconds, identical.seconds)}, one row ${ratio(relOneRow?.seconds, oneRow.seconds)}`,
+      `goal >= 3x faster than reladiff (its faster setting): identical ${ratio(fastest(relIdentical, relIdentical2), identical.seconds)}, one row ${ratio(fastest(relOneRow, relOneRow2), oneRow.seconds)}`,
       `goal one row <= 2x identical: ${ratio(oneRow.seconds, identical.seconds)} ${oneRow.seconds <= 2 * identical.seconds ? 'MET' : 'NOT MET'}`,
       `correctness: identical matched=${identical.report.summary.match}, one-row located=${foundOk}`,
     ];
