@@ -46,7 +46,7 @@ export function normalizeDefault(text: string | null | undefined): string | null
   s = s.replace(/::[a-z0-9_ ."]+(\(\d+(,\d+)?\))?/g, '').replace(/\bn'/g, "'");
   if (/^(getdate|sysdatetime|sysutcdatetime|getutcdate|current_timestamp|now|transaction_timestamp|localtimestamp)(\(\))?$/.test(s)) return 'now()';
   if (/^(newid|newsequentialid|gen_random_uuid|uuid_generate_v4)\(\)$/.test(s)) return 'random-uuid()';
-  if (s === "'0'" || s === 'false') return s === 'false' ? '0' : '0';
+  if (s === "'0'" || s === 'false') return '0';
   if (s === "'1'" || s === 'true') return '1';
   return s.replace(/^'(.*)'$/, '$1');
 }

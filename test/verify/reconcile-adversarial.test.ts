@@ -262,6 +262,18 @@ describe('reconcile at scale', () => {
   });
 });
 
+describe('keyless at scale', () => {
+  it('finds a duplicated and a changed row among 200,000 keyless rows', async () => {
+    const ddl = `CREATE TABLE bag_big (a int, b text)`;
+    const rows = `INSERT INTO bag_big SELECT g % 150000, 'v' || g FROM generate_series(1, 200000) g`;
+    await pair(ddl, rows, `${rows}; INSERT INTO bag_big VALUES (42, 'v42'); UPDATE bag_big SET b = 'changed' WHERE b = 'v199999'`);
+    const r = await compare('bag_big');
+    expect([r.sourceRows, r.targetRows]).toEqual([200000, 200001]);
+    expect(keysOf(r.missingInTarget)).toEqual(['{"a":49999,"b":"v199999"}']);
+    expect(keysOf(r.extraInTarget)).toEqual(['{"a":42,"b":"v42"}', '{"a":49999,"b":"changed"}']);
+  });
+});
+
 describe('reconcile errors', () => {
   it('names the endpoint without the password when the credentials are wrong', async () => {
     const wrong = source.url.replace(source.password, 'not-the-password');

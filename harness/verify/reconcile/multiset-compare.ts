@@ -1,17 +1,39 @@
 /**
- * Tables without a key: compared as multisets of whole rows. One checksum per side decides; on a mismatch, rows
- * are grouped by row hash on each side and the surplus copies are reported (each key = all compared columns).
+ * Tables without a key: compared as multisets of whole rows. One scan per side gives a checksum per bucket (row hash
+ * modulo BUCKETS); only mismatching buckets are then grouped by row hash, so memory follows the damage, not the
+ * table. Surplus copies are reported (each key = all compared columns).
  */
-import { checksumRange, rowKeyFrom, run, type CompareContext, type RangeChecksum } from './compare-context.js';
+import { normalizeDecimal, rowKeyFrom, run, type CompareContext, type RangeChecksum, type Side } from './compare-context.js';
 import type { RowKey } from './reconcile-types.js';
 
+const BUCKETS = 1024;
+
+async function buckets(side: Side): Promise<Map<string, RangeChecksum>> {
+  const rows = await run(side, side.dialect.bucketChecksums(side.plan, BUCKETS));
+  return new Map(rows.map((r) => [r.b!, { rows: Number(r.cnt), sum: normalizeDecimal(r.hsum ?? '0') }]));
+}
+
+function total(map: Map<string, RangeChecksum>): RangeChecksum {
+  let rows = 0;
+  let sum = 0n;
+  for (const c of map.values()) {
+    rows += c.rows;
+    sum += BigInt(c.sum);
+  }
+  return { rows, sum: sum.toString() };
+}
+
 export async function compareMultiset(ctx: CompareContext): Promise<{ source: RangeChecksum; target: RangeChecksum }> {
-  const [source, target] = await Promise.all([checksumRange(ctx.source, {}), checksumRange(ctx.target, {})]);
-  if (source.rows === target.rows && source.sum === target.sum) return { source, target };
+  const [sourceBuckets, targetBuckets] = await Promise.all([buckets(ctx.source), buckets(ctx.target)]);
+  const totals = { source: total(sourceBuckets), target: total(targetBuckets) };
+  const mismatched = [...new Set([...sourceBuckets.keys(), ...targetBuckets.keys()])]
+    .filter((b) => sourceBuckets.get(b)?.rows !== targetBuckets.get(b)?.rows || sourceBuckets.get(b)?.sum !== targetBuckets.get(b)?.sum)
+    .map(Number);
+  if (mismatched.length === 0) return totals;
 
   const [sourceCounts, targetCounts] = await Promise.all([
-    run(ctx.source, ctx.source.dialect.hashCounts(ctx.source.plan)),
-    run(ctx.target, ctx.target.dialect.hashCounts(ctx.target.plan)),
+    run(ctx.source, ctx.source.dialect.hashCounts(ctx.source.plan, BUCKETS, mismatched)),
+    run(ctx.target, ctx.target.dialect.hashCounts(ctx.target.plan, BUCKETS, mismatched)),
   ]);
   const surplus = new Map<string, number>(); // row hash -> source copies minus target copies
   for (const row of sourceCounts) surplus.set(row.h!, Number(row.n));
@@ -39,5 +61,5 @@ export async function compareMultiset(ctx: CompareContext): Promise<{ source: Ra
       else ctx.diffs.countOnly('extraInTarget', 1);
     }
   }
-  return { source, target };
+  return totals;
 }

@@ -229,8 +229,18 @@ export const postgresDialect: SqlDialect = {
     };
   },
 
-  hashCounts(plan) {
-    return { sql: `SELECT (${postgresRowHash(plan)})::text AS h, count(*) AS n FROM ${this.tableRef(plan.table)} GROUP BY 1`, params: [] };
+  bucketChecksums(plan, buckets) {
+    return {
+      sql: `SELECT (h % ${buckets})::text AS b, count(*) AS cnt, sum(h) AS hsum FROM (SELECT ${postgresRowHash(plan)} AS h FROM ${this.tableRef(plan.table)}) s GROUP BY 1`,
+      params: [],
+    };
+  },
+
+  hashCounts(plan, buckets, only) {
+    return {
+      sql: `SELECT h::text AS h, count(*) AS n FROM (SELECT ${postgresRowHash(plan)} AS h FROM ${this.tableRef(plan.table)}) s WHERE h % ${buckets} = ANY($1::int8[]) GROUP BY h`,
+      params: [`{${only.map((b) => Math.trunc(b)).join(',')}}`],
+    };
   },
 
   rowsWithHashes(plan, hashes) {

@@ -51,8 +51,10 @@ export interface SqlDialect {
   splitPoints(plan: SidePlan, range: KeyRange, step: number): SqlText;
   /** Rows of a range: k0.. (bound text), keytext (canonical), h (row hash), c0.. (compare value), d0.. (display). */
   fetchRows(plan: SidePlan, range: KeyRange, limit?: number): SqlText;
-  /** Keyless: h, n (rows per row hash) for the whole table. */
-  hashCounts(plan: SidePlan): SqlText;
+  /** Keyless: b, cnt, hsum per bucket (row hash modulo `buckets`), in one scan. */
+  bucketChecksums(plan: SidePlan, buckets: number): SqlText;
+  /** Keyless: h, n (rows per row hash) for the rows in the listed buckets. */
+  hashCounts(plan: SidePlan, buckets: number, only: number[]): SqlText;
   /** Keyless: h and d0.. for rows whose hash is in the list. */
   rowsWithHashes(plan: SidePlan, hashes: string[]): SqlText;
 }

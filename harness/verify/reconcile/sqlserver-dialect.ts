@@ -250,9 +250,19 @@ export const sqlServerDialect: SqlDialect = {
     };
   },
 
-  hashCounts(plan) {
+  bucketChecksums(plan, buckets) {
     return {
-      sql: `SELECT CAST(h AS varchar(20)) AS h, CAST(COUNT_BIG(*) AS varchar(20)) AS n FROM (SELECT ${sqlServerRowHash(plan)} AS h FROM ${this.tableRef(plan.table)}) s GROUP BY h`,
+      sql: `SELECT CAST(h % ${buckets} AS varchar(20)) AS b, CAST(COUNT_BIG(*) AS varchar(20)) AS cnt, CAST(SUM(CAST(h AS decimal(38,0))) AS varchar(40)) AS hsum
+              FROM (SELECT ${sqlServerRowHash(plan)} AS h FROM ${this.tableRef(plan.table)}) s GROUP BY h % ${buckets}`,
+      params: [],
+    };
+  },
+
+  hashCounts(plan, buckets, only) {
+    const list = only.map((b) => Math.trunc(b)).join(', ') || 'NULL';
+    return {
+      sql: `SELECT CAST(h AS varchar(20)) AS h, CAST(COUNT_BIG(*) AS varchar(20)) AS n FROM (SELECT ${sqlServerRowHash(plan)} AS h FROM ${this.tableRef(plan.table)}) s
+             WHERE h % ${buckets} IN (${list}) GROUP BY h`,
       params: [],
     };
   },
