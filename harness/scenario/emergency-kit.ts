@@ -1,0 +1,132 @@
+/**
+ * What the Emergency and Monitoring scenarios share beyond kit.ts: the runbook's CLI commands run for real
+ * against the test stack, raw Connect REST calls that do not wait for RUNNING (a FAILED task is what these
+ * scenarios look at), observing that a connector stays in a state, and change-log rows as claims.
+ * These return observations; only scenarios assert.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pollUntil, WaitTimeoutError } from '../core/poll.js';
+import { summariseState, type ConnectClient, type ConnectorStateName, type ConnectorStatus } from '../pipeline/connect-client.js';
+import { attachText } from '../report/step.js';
+import type { Claim } from '../runbook/claims.js';
+import { loadRunbook, sectionTree } from '../runbook/parse.js';
+import type { SourceDialect } from '../runbook/model.js';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** One CLI invocation's limit: tsx compiles on load (a few seconds on a loaded machine) plus the command. */
+const CLI_LIMIT_MS = 120_000;
+
+export interface CliResult {
+  command: string;
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `runbook-harness <args>` against the stack whose state dir is given; attached as evidence. */
+export async function runCli(stateDir: string, args: string[]): Promise<CliResult> {
+  const command = `runbook-harness ${args.join(' ')}`;
+  const result = await new Promise<CliResult>((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(REPO_ROOT, 'bin', 'runbook-harness.js'), ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, RUNBOOK_HARNESS_STATE_DIR: stateDir }, timeout: CLI_LIMIT_MS, maxBuffer: 32 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ command, code, stdout, stderr });
+      },
+    );
+  });
+  await attachText(`$ ${command} (exit ${result.code})`, `${result.stdout}${result.stderr ? `\n--- stderr ---\n${result.stderr}` : ''}`);
+  return result;
+}
+
+/** A Connect REST call that returns the HTTP status and does not wait for any state. */
+export async function connectRequest(connect: ConnectClient, method: string, urlPath: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${connect.url}${urlPath}`, { method, signal: AbortSignal.timeout(30_000) });
+  return { status: response.status, body: await response.text() };
+}
+
+/**
+ * Watches a connector for `windowMs`: `stayed` is true when its summarised state was `state` at every
+ * poll; otherwise `left` is the first other state seen (the status at that moment in `status`).
+ */
+export async function watchState(connect: ConnectClient, name: string, state: ConnectorStateName, windowMs: number): Promise<{ stayed: boolean; left?: ConnectorStateName; polls: number; status: ConnectorStatus }> {
+  let polls = 0;
+  let status = await connect.getConnectorStatus(name);
+  try {
+    await pollUntil({ what: `connector ${name} to leave ${state}`, limitMs: windowMs, intervalMs: 500 }, async () => {
+      status = await connect.getConnectorStatus(name);
+      polls++;
+      const now = summariseState(status);
+      return { done: now !== state, seen: now, value: now };
+    });
+    return { stayed: false, left: summariseState(status), polls, status };
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) return { stayed: true, polls, status };
+    throw error;
+  }
+}
+
+/** Polls until the connector's summarised state is `state`, without failing fast on FAILED. */
+export async function awaitState(connect: ConnectClient, name: string, state: ConnectorStateName, limitMs: number): Promise<{ reached: boolean; status: ConnectorStatus; seconds: number }> {
+  const started = Date.now();
+  let status = await connect.getConnectorStatus(name);
+  try {
+    await pollUntil({ what: `connector ${name} to be ${state}`, limitMs, intervalMs: 250 }, async () => {
+      status = await connect.getConnectorStatus(name);
+      const now = summariseState(status);
+      return { done: now === state, seen: `${now} (tasks ${status.tasks.map((t) => t.state).join(',')})` };
+    });
+    return { reached: true, status, seconds: (Date.now() - started) / 1000 };
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) return { reached: false, status, seconds: (Date.now() - started) / 1000 };
+    throw error;
+  }
+}
+
+/** Row `n` of the runbook's Change Log as a claim (what "This runbook does"). */
+export function changeLogClaim(runbookName: string, n: number): Claim & { row: Record<string, string> } {
+  const runbook = loadRunbook(runbookName);
+  for (const section of runbook.sections) {
+    for (const table of section.tables) {
+      const header = table.header.map((h) => h.toLowerCase());
+      const does = header.indexOf('this runbook does');
+      if (header[0] !== '#' || does < 0) continue;
+      const r = table.rows.findIndex((row) => row[0]?.trim() === String(n));
+      if (r < 0) throw new Error(`${runbook.file}: change log has no row ${n}`);
+      const row = Object.fromEntries(table.header.map((h, i) => [h, table.rows[r]![i] ?? '']));
+      return {
+        runbook: runbook.name,
+        file: runbook.file,
+        sectionId: section.id,
+        sectionTitle: section.title,
+        line: table.rowLines[r]!,
+        text: `Change Log #${n} (${table.rows[r]![1]}): ${table.rows[r]![does]}`,
+        row,
+      };
+    }
+  }
+  throw new Error(`${runbook.file}: no Change Log table (columns '# | … | This runbook does | …')`);
+}
+
+/** A task trace's first lines: what a runbook reader sees first in the status JSON. */
+export function traceHead(status: ConnectorStatus, lines = 40): string {
+  const trace = status.connector.trace ?? status.tasks.find((t) => t.trace)?.trace ?? '';
+  return trace.split('\n').slice(0, lines).join('\n');
+}
+
+/**
+ * The SQL of step `n` of another section (a cross-reference such as "see Troubleshooting, Column Type
+ * Mismatch"), read without runbookSection(): the referring test borrows the SQL, it does not cover that section.
+ */
+export function referencedStepSql(runbookName: string, sectionId: string, n: number, where: { side: 'source'; dialect: SourceDialect } | { side: 'target' }): string {
+  const runbook = loadRunbook(runbookName);
+  const steps = sectionTree(runbook, sectionId).flatMap((s) => s.steps.filter((st) => st.number === n));
+  if (steps.length !== 1) throw new Error(`${runbook.file} [${sectionId}]: expected one step ${n}, found ${steps.length}`);
+  const blocks = steps[0]!.codeBlocks.filter((b) => b.lang === 'sql' && b.side === where.side && (where.side === 'target' || b.dialect === where.dialect));
+  if (blocks.length === 0) throw new Error(`${runbook.file} [${sectionId}] step ${n} has no sql block for ${JSON.stringify(where)}`);
+  return blocks.map((b) => b.value).join('\n');
+}
