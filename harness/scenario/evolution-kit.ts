@@ -128,3 +128,31 @@ export async function closeOutWorkload(
 export function verdictSummary(verdict: HistoryVerdict): string {
   return JSON.stringify({ missing: verdict.missing.slice(0, 10), notDeleted: verdict.notDeleted.slice(0, 10), wrong: verdict.wrong.slice(0, 10) });
 }
+
+/**
+ * A workload history seen through a rename: each key's final state is its last write (the workload writes every
+ * column of its shape each time), with the old column's value under the new name when that write used the old name.
+ * The no-loss check then asks: is every acknowledged value in the renamed column, whichever name it was written to?
+ */
+export function historyThroughRename(history: WorkloadHistory, from: string, to: string): WorkloadHistory {
+  const finalState = new Map<number, Record<string, string> | null>();
+  for (const write of history.writes) {
+    if (write.row === null) {
+      finalState.set(write.key, null);
+      continue;
+    }
+    const { [from]: old, ...rest } = write.row;
+    finalState.set(write.key, { ...rest, [to]: rest[to] ?? old! });
+  }
+  return { ...history, finalState };
+}
+
+/** The lines of a block that follow `-- <label>` up to the next `-- ` label line (rollbacks that list approaches). */
+export function labelledSql(sql: string, label: string): string {
+  const lines = sql.split('\n');
+  const start = lines.findIndex((l) => l.trim() === `-- ${label}`);
+  if (start < 0) throw new Error(`no '-- ${label}' in:\n${sql}`);
+  const rest = lines.slice(start + 1);
+  const end = rest.findIndex((l) => /^\s*-- /.test(l));
+  return rest.slice(0, end < 0 ? undefined : end).join('\n').trim();
+}
