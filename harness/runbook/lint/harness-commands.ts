@@ -25,7 +25,7 @@ export const HARNESS_COMMANDS: Record<string, CommandSpec> = {
   status: { options: ['--json'] },
   connector: {
     options: [],
-    actions: Object.fromEntries(['status', 'config', 'pause', 'resume', 'restart', 'deploy', 'delete', 'offsets'].map((a) => [a, CONNECTOR_ACTION])),
+    actions: Object.fromEntries(['status', 'config', 'pause', 'resume', 'stop', 'restart', 'deploy', 'delete', 'offsets'].map((a) => [a, CONNECTOR_ACTION])),
   },
   kafka: {
     options: [],
