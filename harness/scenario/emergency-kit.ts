@@ -47,8 +47,13 @@ export async function runCli(stateDir: string, args: string[]): Promise<CliResul
 }
 
 /** A Connect REST call that returns the HTTP status and does not wait for any state. */
-export async function connectRequest(connect: ConnectClient, method: string, urlPath: string): Promise<{ status: number; body: string }> {
-  const response = await fetch(`${connect.url}${urlPath}`, { method, signal: AbortSignal.timeout(30_000) });
+export async function connectRequest(connect: ConnectClient, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${connect.url}${urlPath}`, {
+    method,
+    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
   return { status: response.status, body: await response.text() };
 }
 
@@ -173,4 +178,34 @@ function pgToolEnv(tool: string): Promise<Record<string, string>> {
 /** Runs a PostgreSQL client tool (pg_dump, pg_restore, psql from pgTools); never throws, never echoes the URL. */
 export async function runPgTool(tool: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return run(tool, args, await pgToolEnv(tool));
+}
+
+export interface ConsumerLagSample {
+  /** Seconds since the sampler started. */
+  t: number;
+  /** Records the sink's consumer group has not committed yet (all partitions). */
+  records: number;
+}
+
+/** Samples a consumer group's total lag every `intervalMs` in the background until stopped. */
+export function startConsumerLagSampler(read: () => Promise<{ total: number }>, intervalMs = 1_000): { stop(): Promise<ConsumerLagSample[]> } {
+  const samples: ConsumerLagSample[] = [];
+  const started = Date.now();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const tick = Date.now();
+      const lag = await read().catch(() => undefined);
+      if (lag) samples.push({ t: Number(((tick - started) / 1000).toFixed(1)), records: lag.total });
+      const wait = intervalMs - (Date.now() - tick);
+      if (running && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
 }

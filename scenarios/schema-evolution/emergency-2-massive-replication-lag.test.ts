@@ -1,0 +1,169 @@
+/**
+ * runbooks/schema-evolution.md — Emergency 2: Massive Replication Lag.
+ * The target hop is throttled with Toxiproxy (bandwidth towards the replica) while a workload writes wide rows, so
+ * the sink falls behind for real. The lag is quantified with the sink's consumer group (Change Log row 8 names it)
+ * and with the heartbeat; the sink's batch size is raised through pause, update, resume; then the hop is healed
+ * and the lag must drain back under the SLO. Every acknowledged write must reach the target.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { pollUntil } from '../../harness/core/poll.js';
+import { attachJson, attachSamples, attachSql, runbookStep } from '../../harness/report/step.js';
+import { assertClaim } from '../../harness/runbook/claims.js';
+import { runbookSection } from '../../harness/runbook/section.js';
+import { changeLogClaim, connectRequest, runCli, startConsumerLagSampler, type ConsumerLagSample } from '../../harness/scenario/emergency-kit.js';
+import { awaitConverged, CONVERGE_LIMIT_MS, lagSloMs, resetSampleTables } from '../../harness/scenario/kit.js';
+import { describe, expect, sourceVariants, test } from '../../harness/test.js';
+import { checkHistory } from '../../harness/verify/history.js';
+import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable, lagSloVerdict, probeHeartbeat, sampleHeartbeatLag, startHeartbeatSampler, type HeartbeatTimeline } from '../../harness/verify/lag.js';
+import { sloTarget } from '../../harness/runbook/slo.js';
+import { Workload } from '../../harness/workload/writer.js';
+
+const section = runbookSection('schema-evolution', 'emergency-2-massive-replication-lag');
+const TABLE = 'customers';
+/** Throughput the throttled hop lets through towards the replica, well under what the workload writes. */
+const THROTTLE_KB_PER_SECOND = 8;
+const WRITES_PER_SECOND = 50;
+/** Wide rows, so that the throttle bites: about 600 bytes of values per write. */
+const PAD = 'x'.repeat(180);
+/** "Massive" for this rehearsal: this many records behind, many times what one second of writes adds. */
+const MASSIVE_LAG_RECORDS = 10 * WRITES_PER_SECOND;
+/** A heartbeat probe waits this long before it counts as timed out (the lag is then at least this). */
+const PROBE_TIMEOUT_MS = 30_000;
+/** How long the drained pipeline is sampled to show the lag back under the SLO. */
+const SETTLED_WINDOW_MS = 10_000;
+
+describe(section.title, () => {
+  for (const variant of sourceVariants()) {
+    test.skipIf(!variant.runs)(`immediate actions ${variant.label}`, async ({ source, target, pipeline, connect, kafka, faults }) => {
+      const stateDir = inject('stackStateDir');
+      const sink = pipeline.sinkName;
+      const sloMs = lagSloMs();
+      const heartbeat = { source, target, timeoutMs: PROBE_TIMEOUT_MS };
+
+      await resetSampleTables(source, target, [DEFAULT_HEARTBEAT_TABLE]);
+      await ensureHeartbeatTable({ source });
+      await pipeline.deploy({ tables: ['customers', 'orders', 'products', DEFAULT_HEARTBEAT_TABLE] });
+      const snapshot = await awaitConverged(source, target, [{ table: TABLE }]);
+      expect(snapshot.converged, JSON.stringify(snapshot.report.tables[0]?.diffCounts)).toBe(true);
+      await probeHeartbeat({ ...heartbeat, timeoutMs: CONVERGE_LIMIT_MS }); // the sink creates the heartbeat table
+      const baseline = await probeHeartbeat(heartbeat);
+      await attachJson('baseline heartbeat', baseline);
+      expect(baseline.lagSeconds * 1000, 'before the fault the pipeline meets the lag SLO').toBeLessThan(sloMs);
+
+      const workload = Workload.start(source, {
+        table: TABLE,
+        keyColumn: 'customer_id',
+        shape: (_, n) => ({ name: `writer ${n} ${PAD}`, email_column: `w${n}@example.com ${PAD}`, customer_name: `writer ${n} ${PAD}` }),
+        ratePerSecond: WRITES_PER_SECOND,
+      });
+      const consumerLag = startConsumerLagSampler(() => kafka.sinkLag(sink));
+      const faultSampler = startHeartbeatSampler({ ...heartbeat, intervalMs: 1_000 });
+      const throttle = await faults.network.inject('target-db', 'bandwidth', { rate: THROTTLE_KB_PER_SECOND }, 'upstream');
+      let faulted: HeartbeatTimeline | undefined;
+      let lagSeries: ConsumerLagSample[] = [];
+
+      try {
+        await runbookStep(`1. ${section.step(1).title}`, async () => {
+          const behind = await pollUntil({ what: `sink consumer group ${MASSIVE_LAG_RECORDS} records behind`, limitMs: CONVERGE_LIMIT_MS, intervalMs: 1_000 }, async () => {
+            const lag = await kafka.sinkLag(sink);
+            return { done: lag.total >= MASSIVE_LAG_RECORDS, seen: `${lag.total} records`, value: lag };
+          });
+          faulted = await faultSampler.stop();
+          await attachSamples('heartbeat lag under the throttle', faulted.samples.map((s) => ({ writtenAt: s.writtenAt, lagSeconds: Number(s.lagSeconds.toFixed(2)), timedOut: String(s.timedOut) })));
+          await attachJson('heartbeat timeline under the throttle', { ...faulted, samples: undefined, fault: throttle.description });
+          const groups = await runCli(stateDir, ['kafka', 'groups', '--group', `connect-${sink}`]);
+          const total = Number(/TOTAL LAG (\d+)/.exec(groups.stdout)?.[1]);
+          const lagCli = await runCli(stateDir, ['lag', '--json', '--connector', sink, '--timeout', String(sloMs / 1000)]);
+          await attachJson('lag --json', lagCli.stdout ? JSON.parse(lagCli.stdout) : lagCli.stderr);
+          // Change Log row 8: the sink's group is connect-postgresql-sink; the original's group does not exist.
+          const original = await runCli(stateDir, ['kafka', 'groups', '--group', 'postgresql-sink-connector']);
+          const originalTotal = /TOTAL LAG (\d+)/.exec(original.stdout)?.[1];
+          const originalPartitions = original.stdout.split('\n').filter((l) => l.trim() && !/^GROUP|^TOPIC/.test(l)).length;
+          assertClaim(changeLogClaim('schema-evolution', 8), groups.code === 0 && total >= MASSIVE_LAG_RECORDS && originalPartitions === 0, `group connect-${sink}: ${total} records behind (API: ${behind.total}); group postgresql-sink-connector: total ${originalTotal}, ${originalPartitions} partitions`);
+          const worst = Math.max(...faulted.samples.map((s) => s.lagSeconds));
+          expect(worst * 1000, `heartbeat lag under the throttle (${faulted.timeouts} probes timed out)`).toBeGreaterThan(sloMs);
+        });
+
+        await runbookStep(`2. ${section.step(2).title}`, async () => {
+          const text = section.step(2).text;
+          await attachJson('cause', { listed: text, observed: `slow writes to the replica: ${throttle.description}` });
+          expect(text).toMatch(/Slow PostgreSQL writes/);
+        });
+
+        await runbookStep(`3. ${section.step(3).title}`, async () => {
+          const sql = section.stepSql(3, { side: 'target' });
+          await attachSql('replica activity and waiting locks', sql);
+          const [activity, waiting] = sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean);
+          const active = await target.query(activity!);
+          const blocked = await target.query(waiting!);
+          await attachJson('replica activity', { active, blocked });
+          expect(blocked, 'no lock holds the sink back: the cause is the slow hop').toEqual([]);
+        });
+
+        await runbookStep(`4. ${section.step(4).title}`, async () => {
+          const block = section.step(4).codeBlocks.find((b) => b.lang === 'bash')!.value;
+          const raised = /"batch\.size":\s*"(\d+)"/.exec(block)?.[1];
+          expect(raised, 'the step names the new batch.size').toBeDefined();
+          const before = (await connect.getConnectorConfig(sink))['batch.size'];
+          // The original procedure (see the Change Log): dump the config, edit batch.size, deploy the file.
+          const dumped = await runCli(stateDir, ['connector', 'config', sink]);
+          const file = path.join(mkdtempSync(path.join(tmpdir(), 'rh-emergency-2-')), 'postgresql-sink.json');
+          writeFileSync(file, JSON.stringify({ ...(JSON.parse(dumped.stdout) as Record<string, string>), 'batch.size': raised }, null, 2));
+          const redeployed = await runCli(stateDir, ['connector', 'deploy', sink, '--file', file]);
+          await attachJson('the original procedure', { exit: redeployed.code, error: redeployed.stderr.trim().split('\n').slice(-1)[0], passwordInDump: /\*\*\*/.test(dumped.stdout) ? 'redacted' : 'present' });
+          expect(redeployed.code, 'the dumped config cannot be deployed back').not.toBe(0);
+          expect((await connect.getConnectorConfig(sink))['batch.size'], 'the failed deploy changed nothing').toBe(before);
+          // The runbook's procedure: pause, PATCH the one property, resume.
+          const paused = await runCli(stateDir, ['connector', 'pause', sink]);
+          expect(paused.code, paused.stderr).toBe(0);
+          const patched = await connectRequest(connect, 'PATCH', `/connectors/${sink}/config`, { 'batch.size': raised });
+          await attachJson(`PATCH /connectors/${sink}/config`, { request: { 'batch.size': raised }, status: patched.status });
+          expect(patched.status).toBe(200);
+          expect((await connect.awaitConnectorState(sink, 'PAUSED')).connector.state, 'an update keeps a paused connector paused').toBe('PAUSED');
+          const resumed = await runCli(stateDir, ['connector', 'resume', sink]);
+          expect(resumed.code, resumed.stderr).toBe(0);
+          const shown = await runCli(stateDir, ['connector', 'config', sink]);
+          const config = JSON.parse(shown.stdout) as Record<string, string>;
+          await attachJson('batch.size', { before, after: config['batch.size'] });
+          expect(config['batch.size']).toBe(raised);
+          expect(Object.keys(config).sort(), 'the update kept every other property').toEqual(Object.keys(JSON.parse(dumped.stdout) as object).sort());
+        });
+
+        await runbookStep(`5. ${section.step(5).title}`, async () => {
+          await throttle.heal();
+          const drained = await pollUntil({ what: 'the sink to catch up with the writes', limitMs: CONVERGE_LIMIT_MS, intervalMs: 1_000 }, async () => {
+            const lag = await kafka.sinkLag(sink);
+            return { done: lag.total <= WRITES_PER_SECOND, seen: `${lag.total} records`, value: lag };
+          });
+          const settled = await sampleHeartbeatLag({ ...heartbeat, durationMs: SETTLED_WINDOW_MS, intervalMs: 500 });
+          lagSeries = await consumerLag.stop();
+          await attachSamples('sink consumer-group lag, fault to drain (records)', lagSeries.map((s) => ({ t: s.t, records: s.records })));
+          await attachSamples('heartbeat lag after the heal', settled.samples.map((s) => ({ writtenAt: s.writtenAt, lagSeconds: Number(s.lagSeconds.toFixed(2)), timedOut: String(s.timedOut) })));
+          const watch = await runCli(stateDir, ['lag', '--watch', '--count', '2', '--interval', '1', '--connector', sink]);
+          expect(watch.code, watch.stderr).toBe(0);
+          const verdict = lagSloVerdict(settled, sloTarget('database-migration', 'Data replication lag'));
+          await attachJson('lag SLO after the heal', { verdict, drainedTo: drained.total, peak: Math.max(...lagSeries.map((s) => s.records)) });
+          expect(verdict.pass, `heartbeat after the heal: ${JSON.stringify(verdict)}`).toBe(true);
+        });
+      } finally {
+        await throttle.heal().catch(() => undefined);
+        await faultSampler.stop().catch(() => undefined);
+        if (lagSeries.length === 0) await consumerLag.stop().catch(() => undefined);
+      }
+
+      await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
+        const history = await workload.stop();
+        const converged = await awaitConverged(source, target, [{ table: TABLE }]);
+        await attachJson('reconciliation report', converged.report);
+        const verdict = await checkHistory(history, target);
+        await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
+        expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
+        expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
+        expect(await kafka.count(pipeline.dlqTopic)).toBe(0);
+      });
+    });
+  }
+});
