@@ -209,3 +209,30 @@ export function startConsumerLagSampler(read: () => Promise<{ total: number }>, 
     },
   };
 }
+
+/**
+ * The `runbook-harness …` lines of a bash block as argument lists (placeholders replaced), each with the
+ * `# Expected:` comment that follows it, if any. Other lines (psql, curl, comments) are left to the scenario.
+ */
+export function harnessCommands(block: string, replace: Record<string, string> = {}): { args: string[]; expected?: string }[] {
+  const out: { args: string[]; expected?: string }[] = [];
+  for (const raw of block.split('\n')) {
+    const line = Object.entries(replace).reduce((l, [k, v]) => l.replaceAll(k, v), raw.trim());
+    const expected = /^#\s*Expected:\s*(.+)$/.exec(line)?.[1];
+    if (expected && out.length) out[out.length - 1]!.expected ??= expected;
+    if (line.startsWith('runbook-harness ')) out.push({ args: line.split(/\s+/).slice(1) });
+  }
+  return out;
+}
+
+/** Writes one raw record to a topic on the direct listener (a record the pipeline did not produce). */
+export async function produceRaw(bootstrap: string, topic: string, key: string, value: string): Promise<void> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const producer = new Kafka({ clientId: 'runbook-harness-scenario', brokers: [bootstrap], logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages: [{ key, value }] });
+  } finally {
+    await producer.disconnect();
+  }
+}
