@@ -108,10 +108,11 @@ export async function reconcileTable(sourceSession: SqlSession, targetSession: S
     return finish();
   }
 
-  // Rows whose key has a NULL fall outside every key range: count them so they cannot hide.
+  // Rows whose key has a NULL fall outside every key range: count them so they cannot hide (unless the caller asked
+  // for a key range, which excludes them anyway).
   let unkeyedRows = 0;
   const nullableKey = plan.source.keyIndexes.some((i) => plan.source.columns[i]!.column.nullable || plan.target.columns[i]!.column.nullable);
-  if (!report.keyless && nullableKey) {
+  if (!report.keyless && nullableKey && !keyRange.lower && !keyRange.upper) {
     const [s, t] = await Promise.all([run(source, sourceDialect.nullKeyCount(plan.source)), run(target, targetDialect.nullKeyCount(plan.target))]);
     const [sn, tn] = [Number(s[0]?.cnt ?? 0), Number(t[0]?.cnt ?? 0)];
     unkeyedRows = sn + tn;
