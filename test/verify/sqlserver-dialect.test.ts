@@ -136,6 +136,9 @@ describe('canonical text, PostgreSQL half (run for real)', () => {
     expect(await probe('code', "'ab   '::text")).toBe('ab');
     expect(await probe('region', "'eu '::text")).toBe('eu ');
     expect(await probe('blob', "'\\xDEADbeef'::bytea")).toBe('deadbeef');
+    const time = { ...columnOf(t, 'order_id'), kind: 'time' as const, column: col('t', 'time') };
+    expect((await db.sql(`SELECT ${postgresCanonicalText(time, "'10:11:12.5'::time")} AS v`)).rows[0].v).toBe('10:11:12.500000');
+    expect(sqlServerCanonicalText({ ...time, column: col('t', 'time') })).toBe('CONVERT(varchar(15), CAST([t] AS time(6)))');
   });
 
   it('hashes the row text exactly as SHA-256 over UTF-8, first 8 bytes, signed big-endian', async () => {
