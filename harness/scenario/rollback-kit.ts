@@ -11,8 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pollUntil } from '../core/poll.js';
 import { VERSIONS } from '../env/runtime/versions.js';
+import { summariseState, type ConnectorStatus } from '../pipeline/connect-client.js';
 import { attachText } from '../report/step.js';
 import type { Claim } from '../runbook/claims.js';
+import { loadRunbook } from '../runbook/parse.js';
 import type { CodeBlock, Step } from '../runbook/model.js';
 
 /** Replaces `<name>` placeholders of a runbook block with values; throws if one is left unfilled. */
@@ -223,4 +225,51 @@ export function decisionTree(block: CodeBlock): TreeBranch[] {
     else if (action && branches.length) branches.at(-1)!.actions.push(action[1]!.trim());
   });
   return branches;
+}
+
+/**
+ * Pauses a connector and waits for the connector (not its tasks) to be PAUSED: a FAILED task stays
+ * FAILED under a pause, which is what the rollback branches start from.
+ */
+export async function pauseConnectorOnly(connect: { url: string; getConnectorStatus(name: string): Promise<ConnectorStatus> }, name: string, limitMs = 60_000): Promise<ConnectorStatus> {
+  const response = await fetch(`${connect.url}/connectors/${encodeURIComponent(name)}/pause`, { method: 'PUT', signal: AbortSignal.timeout(30_000) });
+  if (!response.ok) throw new Error(`PUT /connectors/${name}/pause answered ${response.status}: ${await response.text()}`);
+  return pollUntil({ what: `connector ${name} PAUSED`, limitMs, intervalMs: 250 }, async () => {
+    const status = await connect.getConnectorStatus(name);
+    return { done: status.connector.state === 'PAUSED', seen: `connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',')}`, value: status };
+  });
+}
+
+/**
+ * POST restart?includeTasks=true&onlyFailed=true, then waits for RUNNING without giving up on the FAILED
+ * status the worker still shows for a moment; returns whether it ran and the last status.
+ */
+export async function restartFailedTasks(connect: { url: string; getConnectorStatus(name: string): Promise<ConnectorStatus> }, name: string, limitMs = 60_000): Promise<{ running: boolean; status: ConnectorStatus }> {
+  const response = await fetch(`${connect.url}/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
+  if (!response.ok) throw new Error(`POST /connectors/${name}/restart answered ${response.status}: ${await response.text()}`);
+  let status = await connect.getConnectorStatus(name);
+  try {
+    await pollUntil({ what: `connector ${name} RUNNING after the restart`, limitMs, intervalMs: 500 }, async () => {
+      status = await connect.getConnectorStatus(name);
+      return { done: summariseState(status) === 'RUNNING', seen: summariseState(status) };
+    });
+    return { running: true, status };
+  } catch {
+    return { running: false, status };
+  }
+}
+
+/** Row `n` of a runbook's Change Log ("This runbook does") as a claim, with its line. */
+export function changeLogRowClaim(runbookName: string, n: number): Claim {
+  const runbook = loadRunbook(runbookName);
+  for (const section of runbook.sections) {
+    for (const table of section.tables) {
+      const does = table.header.map((h) => h.toLowerCase()).indexOf('this runbook does');
+      if (table.header[0] !== '#' || does < 0) continue;
+      const r = table.rows.findIndex((row) => row[0]?.trim() === String(n));
+      if (r < 0) break;
+      return { runbook: runbook.name, file: runbook.file, sectionId: section.id, sectionTitle: section.title, line: table.rowLines[r]!, text: `Change Log #${n} (${table.rows[r]![1]}): ${table.rows[r]![does]}` };
+    }
+  }
+  throw new Error(`${runbook.file}: no Change Log row ${n}`);
 }
