@@ -1,0 +1,110 @@
+/**
+ * runbooks/schema-evolution.md — Troubleshooting: Issue: Schema Change Not Detected.
+ * PostgreSQL variant: a column added on the source while no row of the table changes never reaches the
+ * replica (the symptom). The Diagnostic Steps run as written: the table is in the connector's
+ * publication, the source connector's config, whether a row changed since the DDL (the table topic's end
+ * offset). The original's fix, restarting the source connector, changes nothing; the Resolution (a change
+ * to a row) brings the column within the lag SLO. The workload writes to orders throughout: a write to
+ * customers would resolve the issue by itself.
+ */
+import { inject } from 'vitest';
+import { withAdmin } from '../../harness/pipeline/kafka-admin.js';
+import { attachJson, attachSql, attachText, runbookStep } from '../../harness/report/step.js';
+import { assertClaim } from '../../harness/runbook/claims.js';
+import { runbookSection } from '../../harness/runbook/section.js';
+import { awaitColumn, awaitConverged, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { fillPlaceholders, harnessCommands, runHarnessCli } from '../../harness/scenario/rollback-kit.js';
+import { describe, expect, sourceVariants, test } from '../../harness/test.js';
+import { checkHistory } from '../../harness/verify/history.js';
+import { Workload } from '../../harness/workload/writer.js';
+
+const section = runbookSection('schema-evolution', 'issue-schema-change-not-detected');
+const diagnostics = runbookSection('schema-evolution', 'issue-schema-change-not-detected/diagnostic-steps');
+const resolution = runbookSection('schema-evolution', 'issue-schema-change-not-detected/resolution');
+const TABLE = 'customers';
+const COLUMN = 'email_secondary';
+const CHANGE_SQL = `ALTER TABLE public.${TABLE} ADD COLUMN ${COLUMN} VARCHAR(255) NULL`;
+const TOUCH_SQL = `UPDATE public.${TABLE} SET name = name WHERE customer_id = 1`;
+
+describe(section.title, () => {
+  for (const variant of sourceVariants()) {
+    test.skipIf(!variant.runs)(`a column added while no row changes ${variant.label}`, async ({ source, target, pipeline, connect, kafka }) => {
+      const dialect = variant.dialect;
+      const lagMs = lagSloMs();
+      const stateDir = inject('stackStateDir');
+      await resetSampleTables(source, target);
+      await pipeline.deploy({ tables: ['customers', 'orders', 'products'] });
+      const snapshot = await awaitConverged(source, target, [{ table: TABLE }, { table: 'orders' }]);
+      expect(snapshot.converged, JSON.stringify(snapshot.report.tables.map((t) => t.diffCounts))).toBe(true);
+      const workload = Workload.start(source, { table: 'orders', keyColumn: 'order_id', shape: (_, n) => ({ customer_id: '1', amount: `${n % 1000}.25` }), ratePerSecond: 20 });
+      const topic = pipeline.topicOf(TABLE);
+      const endOffset = () => withAdmin(kafka.bootstrap, async (admin) => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0));
+
+      const before = await runbookStep('The schema change on the source (no row of the table changes afterwards)', async () => {
+        const offset = await endOffset();
+        await runSql(source, CHANGE_SQL, 'the DDL');
+        return offset;
+      });
+
+      await runbookStep(`Symptoms: ${section.field('Symptoms').value}`, async () => {
+        const seen = await awaitColumn(target, TABLE, COLUMN, lagMs);
+        await attachJson('replica columns', seen.columns);
+        assertClaim(section.field('Symptoms').claim, !seen.appeared, seen.appeared ? `${COLUMN} reached the replica after ${seen.seconds} s` : `${COLUMN} not in the replica after ${lagMs / 1000} s`);
+      });
+
+      await runbookStep(`1. ${diagnostics.step(1).title}`, async () => {
+        const sql = fillPlaceholders(diagnostics.stepSql(1, { side: 'source', dialect }), { table_name: TABLE });
+        await attachSql('publication membership', sql);
+        const rows = await source.query(sql);
+        await attachJson('pg_publication_tables', rows);
+        expect(rows.map((r) => r.pubname), "the table is in the connector's publication").toContain(pipeline.names.publicationName);
+      });
+
+      await runbookStep(`2. ${diagnostics.step(2).title}`, async () => {
+        const block = diagnostics.step(2).codeBlocks.find((b) => b.lang === 'bash')!;
+        await attachText('runbook commands', block.value);
+        const [line] = harnessCommands(block);
+        const args = line!.split(/\s+/).slice(1).map((w) => (w === 'sqlserver-source' || w === 'postgres-source' ? pipeline.sourceName : w));
+        const result = await runHarnessCli(stateDir, args);
+        await attachText(`$ runbook-harness ${args.join(' ')}`, `exit ${result.code}\n${result.stdout}\n${result.stderr}`);
+        expect(result.code, result.stderr).toBe(0);
+        const config = JSON.parse(result.stdout) as Record<string, string>;
+        const expected = block.value.match(/#\s*(Expected.*)/)?.[1] ?? '';
+        // A PostgreSQL source has no include.schema.changes: pgoutput carries the columns in every change event.
+        await attachJson('source connector config (relevant keys)', { 'connector.class': config['connector.class'], 'include.schema.changes': config['include.schema.changes'] ?? null, 'table.include.list': config['table.include.list'], expected });
+        expect(config['table.include.list']).toContain(TABLE);
+        if (dialect === 'postgres') expect(/SQL Server/i.test(expected) || config['include.schema.changes'] !== undefined, `the Expected line "${expected}" applies to a SQL Server source only; this PostgreSQL source has no include.schema.changes`).toBe(true);
+      });
+
+      await runbookStep(`3. ${diagnostics.step(3).title}`, async () => {
+        const after = await endOffset();
+        await attachJson('table topic end offset: at the DDL and now', { atDdl: before, now: after });
+        expect(after, 'no event for the table since the DDL').toBe(before);
+        // The original's fix: restart the source connector. Nothing changes without a row change.
+        const restarted = await connect.restartConnector(pipeline.sourceName, { includeTasks: true });
+        await attachJson('source connector restarted (the original fix)', restarted);
+        const seen = await awaitColumn(target, TABLE, COLUMN, lagMs);
+        expect(seen.appeared, 'restarting the source connector does not bring the column').toBe(false);
+      });
+
+      await runbookStep('Resolution', async () => {
+        await attachText('resolution', resolution.codeBlocks.map((b) => b.value).join('\n') || 'A PostgreSQL source needs a change to a row of the table.');
+        await runSql(source, TOUCH_SQL, 'a change to a row of the table');
+        const seen = await awaitColumn(target, TABLE, COLUMN, lagMs);
+        await attachJson('replica columns', seen.columns);
+        expect(seen.appeared, `${COLUMN} in the replica within ${lagMs / 1000} s of the row change`).toBe(true);
+      });
+
+      await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
+        const history = await workload.stop();
+        const converged = await awaitConverged(source, target, [{ table: TABLE }, { table: 'orders' }]);
+        await attachJson('reconciliation report', converged.report);
+        const verdict = await checkHistory(history, target);
+        await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
+        expect(converged.converged, JSON.stringify(converged.report.tables.map((t) => t.diffCounts))).toBe(true);
+        expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
+        expect(history.writes.length).toBeGreaterThan(0);
+      });
+    });
+  }
+});
