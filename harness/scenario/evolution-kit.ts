@@ -3,6 +3,7 @@
  * dialect in use, the DLQ and a table topic read as observations, and the closing "nothing lost" check. Like
  * kit.ts these return what they saw; only scenarios assert.
  */
+import { readFileSync } from 'node:fs';
 import { attachJson } from '../report/step.js';
 import type { Claim } from '../runbook/claims.js';
 import type { RunbookSection } from '../runbook/section.js';
@@ -155,4 +156,13 @@ export function labelledSql(sql: string, label: string): string {
   const rest = lines.slice(start + 1);
   const end = rest.findIndex((l) => /^\s*-- /.test(l));
   return rest.slice(0, end < 0 ? undefined : end).join('\n').trim();
+}
+
+/** A statement in a section's text (any line of it, bullets included) as a claim; throws if the runbook no longer says it. */
+export function textClaim(section: RunbookSection, statement: string): Claim {
+  const lines = readFileSync(section.file, 'utf8').split('\n');
+  for (let i = section.line - 1; i < section.endLine; i++) {
+    if (lines[i]!.includes(statement)) return { runbook: section.runbook, file: section.file, sectionId: section.id, sectionTitle: section.title, line: i + 1, text: statement };
+  }
+  throw new Error(`${section.file} [${section.id}] no longer says "${statement}"`);
 }
