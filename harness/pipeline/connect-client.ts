@@ -24,6 +24,9 @@ export interface OffsetsResponse {
   offsets: { partition: Record<string, unknown>; offset: Record<string, unknown> | null }[];
 }
 
+/** After a restart request the worker may report the old FAILED state for a moment before RESTARTING. */
+const RESTART_GRACE_MS = 5_000;
+
 export class ConnectError extends Error {
   constructor(
     readonly method: string,
@@ -123,9 +126,14 @@ export class ConnectClient {
     return this.awaitConnectorState(name, expect);
   }
 
+  /** Pauses; a task that is FAILED stays FAILED (pausing does not touch it), the rest must reach PAUSED. */
   async pauseConnector(name: string): Promise<ConnectorStatus> {
     await this.request('PUT', `/connectors/${encodeURIComponent(name)}/pause`);
-    return this.awaitConnectorState(name, 'PAUSED');
+    return pollUntil({ what: `connector ${name} to be PAUSED`, limitMs: this.stateLimitMs, intervalMs: 250 }, async () => {
+      const status = await this.getConnectorStatus(name);
+      const paused = status.connector.state === 'PAUSED' && status.tasks.every((t) => t.state === 'PAUSED' || t.state === 'FAILED');
+      return { done: paused, seen: `connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',') || 'none'}`, value: status };
+    });
   }
 
   async resumeConnector(name: string): Promise<ConnectorStatus> {
@@ -143,12 +151,12 @@ export class ConnectClient {
   async restartConnector(name: string, options: { includeTasks?: boolean; onlyFailed?: boolean } = {}): Promise<ConnectorStatus> {
     const query = `includeTasks=${options.includeTasks ?? false}&onlyFailed=${options.onlyFailed ?? false}`;
     await this.request('POST', `/connectors/${encodeURIComponent(name)}/restart?${query}`, undefined, [202, 204]);
-    return this.awaitConnectorState(name, 'RUNNING');
+    return this.awaitConnectorState(name, 'RUNNING', this.stateLimitMs, RESTART_GRACE_MS);
   }
 
   async restartTask(name: string, task: number): Promise<ConnectorStatus> {
     await this.request('POST', `/connectors/${encodeURIComponent(name)}/tasks/${task}/restart`);
-    return this.awaitConnectorState(name, 'RUNNING');
+    return this.awaitConnectorState(name, 'RUNNING', this.stateLimitMs, RESTART_GRACE_MS);
   }
 
   /** DELETE /connectors/{name}: waits until the worker no longer lists it. */
@@ -174,10 +182,12 @@ export class ConnectClient {
   // ---- waits --------------------------------------------------------------------------------
 
   /**
-   * Polls status until the summarised state is `expected`. Waiting for RUNNING fails fast on FAILED,
-   * with the task's trace, rather than waiting out the limit.
+   * Polls status until the summarised state is `expected`. Waiting for another state fails fast on
+   * FAILED, with the task's trace, rather than waiting out the limit; after a restart the old FAILED
+   * status may still show for a moment, so FAILED ends the wait only once `failedGraceMs` has passed.
    */
-  async awaitConnectorState(name: string, expected: ConnectorStateName, limitMs = this.stateLimitMs): Promise<ConnectorStatus> {
+  async awaitConnectorState(name: string, expected: ConnectorStateName, limitMs = this.stateLimitMs, failedGraceMs = 0): Promise<ConnectorStatus> {
+    const started = Date.now();
     return pollUntil({ what: `connector ${name} to be ${expected}`, limitMs, intervalMs: 250 }, async () => {
       let status: ConnectorStatus;
       try {
@@ -188,7 +198,7 @@ export class ConnectClient {
       }
       const state = summariseState(status);
       const abort =
-        state === 'FAILED' && expected !== 'FAILED'
+        state === 'FAILED' && expected !== 'FAILED' && Date.now() - started >= failedGraceMs
           ? new ConnectError('GET', `/connectors/${name}/status`, 200, `connector ${name} FAILED while waiting for ${expected}: ${firstTrace(status)}`)
           : undefined;
       return { done: state === expected, abort, seen: `${state} (connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',') || 'none'})`, value: status };
