@@ -144,7 +144,11 @@ export class ConnectClient {
   /** PUT /connectors/{name}/stop: tasks shut down, config kept; needed before offsets can be altered. */
   async stopConnector(name: string): Promise<ConnectorStatus> {
     await this.request('PUT', `/connectors/${encodeURIComponent(name)}/stop`);
-    return this.awaitConnectorState(name, 'STOPPED');
+    // A stopped connector has no tasks: a FAILED task is simply gone once the stop has taken effect.
+    return pollUntil({ what: `connector ${name} to be STOPPED`, limitMs: this.stateLimitMs, intervalMs: 250 }, async () => {
+      const status = await this.getConnectorStatus(name);
+      return { done: status.connector.state === 'STOPPED', seen: `connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',') || 'none'}`, value: status };
+    });
   }
 
   /** POST /connectors/{name}/restart?includeTasks=&onlyFailed= — Connect never restarts a FAILED task by itself. */
