@@ -25,7 +25,10 @@ export const HARNESS_COMMANDS: Record<string, CommandSpec> = {
   status: { options: ['--json'] },
   connector: {
     options: [],
-    actions: Object.fromEntries(['status', 'config', 'pause', 'resume', 'stop', 'restart', 'deploy', 'delete', 'offsets'].map((a) => [a, CONNECTOR_ACTION])),
+    actions: {
+      ...Object.fromEntries(['status', 'config', 'pause', 'resume', 'stop', 'restart', 'deploy', 'delete', 'offsets'].map((a) => [a, CONNECTOR_ACTION])),
+      list: { options: [] },
+    },
   },
   kafka: {
     options: [],
