@@ -126,12 +126,18 @@ export class ConnectClient {
     return this.awaitConnectorState(name, expect);
   }
 
-  /** Pauses; a task that is FAILED stays FAILED (pausing does not touch it), the rest must reach PAUSED. */
-  async pauseConnector(name: string): Promise<ConnectorStatus> {
+  /**
+   * Pauses; a task that is FAILED stays FAILED (pausing does not touch it), the rest must reach PAUSED.
+   * A task blocked inside a write (on a lock, say) pauses only once the write returns: with
+   * waitForTasks false the call returns when the connector itself is PAUSED.
+   */
+  async pauseConnector(name: string, options: { waitForTasks?: boolean } = {}): Promise<ConnectorStatus> {
+    const waitForTasks = options.waitForTasks ?? true;
     await this.request('PUT', `/connectors/${encodeURIComponent(name)}/pause`);
-    return pollUntil({ what: `connector ${name} to be PAUSED`, limitMs: this.stateLimitMs, intervalMs: 250 }, async () => {
+    return pollUntil({ what: `connector ${name}${waitForTasks ? ' and its tasks' : ''} to be PAUSED`, limitMs: this.stateLimitMs, intervalMs: 250 }, async () => {
       const status = await this.getConnectorStatus(name);
-      const paused = status.connector.state === 'PAUSED' && status.tasks.every((t) => t.state === 'PAUSED' || t.state === 'FAILED');
+      const tasksPaused = status.tasks.every((t) => t.state === 'PAUSED' || t.state === 'FAILED');
+      const paused = status.connector.state === 'PAUSED' && (tasksPaused || !waitForTasks);
       return { done: paused, seen: `connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',') || 'none'}`, value: status };
     });
   }

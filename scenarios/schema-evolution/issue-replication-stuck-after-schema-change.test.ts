@@ -93,7 +93,9 @@ describe(section.title, () => {
           const [block] = await attachCommands(resolution);
           const commands = harnessCommands(block!);
           expect(commands[0], 'the resolution pauses the sink first').toBe(`runbook-harness connector pause ${pipeline.sinkName}`);
-          await attachJson('sink status after pause', await connect.pauseConnector(pipeline.sinkName));
+          // The task is blocked in a write behind the lock: it pauses only once the blocker is gone.
+          const paused = await connect.pauseConnector(pipeline.sinkName, { waitForTasks: false });
+          await attachJson('sink status after pause (task still blocked in its write)', paused);
           for (const { sql } of psqlCommands(block!)) await runSql(target, fillPlaceholders(sql, { pid: blocker }), 'terminate the blocking session');
           const left = await target.query('SELECT pid FROM pg_stat_activity WHERE pid = $1', [String(blocker)]);
           expect(left, 'the blocking backend is gone').toEqual([]);

@@ -65,7 +65,7 @@ describe(section.title, () => {
         await attachJson('orders topic: events of the rows that existed before the DDL', existing);
         const afterSnapshot = existing.filter((e) => e.op !== 'r');
         assertClaim(
-          proseClaim(procedure, 4, 'no change events are written for the existing rows'),
+          proseClaim(procedure, 4, 'Filling existing rows with the default writes no change events'),
           afterSnapshot.length === 0,
           `${existing.length} events for the ${snapshot.report.tables[0]!.sourceRows} existing rows, ${afterSnapshot.length} of them after the snapshot (${events.length} events in the topic)`,
         );
