@@ -3,6 +3,7 @@
  * gate reads these calls statically, so both arguments must be string literals.
  */
 import * as allure from 'allure-js-commons';
+import { beforeEach } from 'vitest';
 import { loadRunbook, sectionTree } from './parse.js';
 import type { Claim } from './claims.js';
 import type { CodeBlock, Section, Side, SourceDialect, Step } from './model.js';
@@ -39,14 +40,23 @@ function matches(block: CodeBlock, where: SqlWhere): boolean {
 }
 
 function tagAllure(runbookTitle: string, topLevel: string | undefined, section: Section, runbook: string): void {
-  // One call, best-effort: outside a test (a script, the REPL) Allure has no runtime and only logs a notice.
+  // Sub-sections label nothing of their own: the section a test file names is its story.
+  if (section.id.includes('/')) return;
   const labels = [
     { name: 'epic', value: runbookTitle },
     { name: 'feature', value: topLevel ?? section.title },
     { name: 'story', value: section.title },
     { name: 'runbookSection', value: `${runbook}#${section.id}` },
   ];
-  Promise.resolve(allure.labels(...labels)).catch(() => undefined);
+  // Scenario files call runbookSection while vitest collects them, outside any test: label each test of
+  // the file as it starts. Outside vitest (a script) beforeEach throws, and there is nothing to label.
+  try {
+    beforeEach(async () => {
+      await allure.labels(...labels);
+    });
+  } catch {
+    // not collecting tests
+  }
 }
 
 export function runbookSection(runbook: string, sectionId: string): RunbookSection {
