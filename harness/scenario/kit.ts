@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pollUntil } from '../core/poll.js';
-import { attachSql } from '../report/step.js';
+import { attachJson, attachSql } from '../report/step.js';
 import { sloTarget } from '../runbook/slo.js';
+import { checkHistory, type HistoryCheckOptions } from '../verify/history.js';
 import { reconcileSessions, type ReconcileReport, type SqlSession, type TableSpec } from '../verify/reconcile/index.js';
+import type { Workload } from '../workload/writer.js';
 
 const SEED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'seed');
 export const SAMPLE_TABLES = ['customers', 'orders', 'products'];
@@ -109,4 +111,17 @@ export async function awaitRows(session: SqlSession, sql: string, expected: numb
 export async function awaitDrained(target: SqlSession, table: string, keyColumn: string, markerKey: number, limitMs = CONVERGE_LIMIT_MS): Promise<{ drained: boolean; seconds: number }> {
   const result = await awaitRows(target, `SELECT ${keyColumn} FROM ${table} WHERE ${keyColumn} = ${markerKey}`, 1, limitMs);
   return { drained: result.ok, seconds: result.seconds };
+}
+
+/**
+ * The end of every procedure ("nothing lost"): stop the workload, wait for the target to converge, check
+ * every acknowledged write; both reports are attached. Returns them for the scenario to assert on.
+ */
+export async function settleWorkload(workload: Workload, source: SqlSession, target: SqlSession, table: string, options: HistoryCheckOptions = {}) {
+  const history = await workload.stop();
+  const converged = await awaitConverged(source, target, [{ table }]);
+  await attachJson('reconciliation report', converged.report);
+  const verdict = await checkHistory(history, target, options);
+  await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
+  return { history, converged, verdict };
 }

@@ -14,9 +14,8 @@ import { attachJson, attachSamples, attachSql, runbookStep } from '../../harness
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { changeLogClaim, connectRequest, runCli, startConsumerLagSampler, type ConsumerLagSample } from '../../harness/scenario/emergency-kit.js';
-import { awaitConverged, CONVERGE_LIMIT_MS, lagSloMs, resetSampleTables } from '../../harness/scenario/kit.js';
+import { CONVERGE_LIMIT_MS, awaitConverged, lagSloMs, resetSampleTables, settleWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
-import { checkHistory } from '../../harness/verify/history.js';
 import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable, lagSloVerdict, probeHeartbeat, sampleHeartbeatLag, startHeartbeatSampler, type HeartbeatTimeline } from '../../harness/verify/lag.js';
 import { sloTarget } from '../../harness/runbook/slo.js';
 import { Workload } from '../../harness/workload/writer.js';
@@ -155,11 +154,7 @@ describe(section.title, () => {
       }
 
       await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
-        const history = await workload.stop();
-        const converged = await awaitConverged(source, target, [{ table: TABLE }]);
-        await attachJson('reconciliation report', converged.report);
-        const verdict = await checkHistory(history, target);
-        await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
+        const { converged, verdict } = await settleWorkload(workload, source, target, TABLE);
         expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
         expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
         expect(await kafka.count(pipeline.dlqTopic)).toBe(0);

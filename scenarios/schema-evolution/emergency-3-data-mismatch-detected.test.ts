@@ -12,9 +12,8 @@ import { inject } from 'vitest';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { runCli, runPgTool } from '../../harness/scenario/emergency-kit.js';
-import { awaitConverged, awaitDrained, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { awaitConverged, awaitDrained, resetSampleTables, runSql, settleWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
-import { checkHistory } from '../../harness/verify/history.js';
 import type { ReconcileReport, RowKey } from '../../harness/verify/reconcile/index.js';
 import { Workload } from '../../harness/workload/writer.js';
 
@@ -141,11 +140,7 @@ describe(section.title, () => {
       });
 
       await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
-        const history = await workload.stop();
-        const converged = await awaitConverged(source, target, [{ table: TABLE }]);
-        await attachJson('reconciliation report', converged.report);
-        const verdict = await checkHistory(history, target);
-        await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
+        const { history, converged, verdict } = await settleWorkload(workload, source, target, TABLE);
         expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
         expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
         expect(history.writes.length).toBeGreaterThan(0);

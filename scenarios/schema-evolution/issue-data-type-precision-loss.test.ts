@@ -8,11 +8,10 @@
 import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { awaitConverged, CONVERGE_LIMIT_MS, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { CONVERGE_LIMIT_MS, awaitConverged, resetSampleTables, runSql, settleWorkload } from '../../harness/scenario/kit.js';
 import { attachCommands, fillPlaceholders } from '../../harness/scenario/rollback-kit.js';
 import { pollUntil } from '../../harness/core/poll.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
-import { checkHistory } from '../../harness/verify/history.js';
 import { reconcileSessions, type ReconcileReport, type SqlSession, type TableSpec } from '../../harness/verify/reconcile/index.js';
 import { Workload } from '../../harness/workload/writer.js';
 
@@ -127,11 +126,7 @@ describe(section.title, () => {
       });
 
       await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
-        const history = await workload.stop();
-        const converged = await awaitConverged(source, target, [{ table: TABLE }]);
-        await attachJson('reconciliation report', converged.report);
-        const verdict = await checkHistory(history, target);
-        await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
+        const { history, converged, verdict } = await settleWorkload(workload, source, target, TABLE);
         expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
         expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
         expect(history.writes.length).toBeGreaterThan(0);

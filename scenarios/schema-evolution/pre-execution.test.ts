@@ -9,11 +9,10 @@ import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { sloTarget } from '../../harness/runbook/slo.js';
 import { backupDir, checkBackup, commandLine, filesIn, removeDir, restoreIntoScratch, runRunbookCommand, type ScratchRestore } from '../../harness/scenario/backup-kit.js';
-import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, describeTable, lagSloMs, resetSampleTables } from '../../harness/scenario/kit.js';
+import { CONVERGE_LIMIT_MS, awaitConverged, awaitDrained, describeTable, lagSloMs, resetSampleTables, settleWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { pollUntil } from '../../harness/core/poll.js';
 import { summariseState } from '../../harness/pipeline/connect-client.js';
-import { checkHistory } from '../../harness/verify/history.js';
 import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable, lagSloVerdict, probeHeartbeat, sampleHeartbeatLag, sinkConsumerLag } from '../../harness/verify/lag.js';
 import { reconcileSessions } from '../../harness/verify/reconcile/index.js';
 import { Workload } from '../../harness/workload/writer.js';
@@ -134,11 +133,7 @@ describe(section.title, () => {
 
       await runbookStep('Nothing lost: final reconciliation, every acknowledged write in the target, and the backup checked row by row', async () => {
         try {
-          const history = await workload.stop();
-          const converged = await awaitConverged(source, target, [{ table: TABLE }]);
-          await attachJson('reconciliation report', converged.report);
-          const verdict = await checkHistory(history, target);
-          await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
+          const { history, converged, verdict } = await settleWorkload(workload, source, target, TABLE);
           expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
           expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
           expect(history.writes.length).toBeGreaterThan(0);
