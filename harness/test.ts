@@ -38,6 +38,8 @@ export function kafkaReader(bootstrap: string) {
   };
 }
 
+export type KafkaFixture = ReturnType<typeof kafkaReader>;
+
 export const test = base
   .extend('stack', { scope: 'worker' }, async (): Promise<StartedStack> => {
     const stack = await attachStack(inject('stackStateDir'));

@@ -107,10 +107,41 @@ export async function awaitRows(session: SqlSession, sql: string, expected: numb
   }
 }
 
-/** Waits until the target shows the workload's marker row: the sink has applied everything before it. */
-export async function awaitDrained(target: SqlSession, table: string, keyColumn: string, markerKey: number, limitMs = CONVERGE_LIMIT_MS): Promise<{ drained: boolean; seconds: number }> {
+/**
+ * Waits until the target shows the workload's marker row: the sink has applied everything before it.
+ * When it does not, `diagnose` (if given) gathers where the marker got stuck, attached as evidence.
+ */
+export async function awaitDrained(
+  target: SqlSession,
+  table: string,
+  keyColumn: string,
+  markerKey: number,
+  limitMs = CONVERGE_LIMIT_MS,
+  diagnose?: () => Promise<unknown>,
+): Promise<{ drained: boolean; seconds: number }> {
   const result = await awaitRows(target, `SELECT ${keyColumn} FROM ${table} WHERE ${keyColumn} = ${markerKey}`, 1, limitMs);
+  if (!result.ok && diagnose) await attachJson(`drain diagnostics (marker ${markerKey} not in the target)`, await diagnose().catch((e: Error) => ({ error: e.message })));
   return { drained: result.ok, seconds: result.seconds };
+}
+
+/** Where a change stands on each hop: the source slot, the table topic, the sink group, both connectors. */
+export async function pipelineDiagnostics(
+  source: SqlSession,
+  kafka: { count(topic: string): Promise<number>; sinkLag(connector: string): Promise<unknown> },
+  connect: { getConnectorStatus(name: string): Promise<unknown> },
+  pipeline: { sourceName: string; sinkName: string; topicOf(table: string): string; names: { slotName: string } },
+  table: string,
+): Promise<Record<string, unknown>> {
+  const slot = source.dialect === 'postgres'
+    ? await source.query('SELECT slot_name, active::text AS active, confirmed_flush_lsn::text AS confirmed_flush_lsn, pg_current_wal_lsn()::text AS current_wal_lsn FROM pg_replication_slots WHERE slot_name = $1', [pipeline.names.slotName])
+    : [];
+  return {
+    slot,
+    topicMessages: await kafka.count(pipeline.topicOf(table)),
+    sinkLag: await kafka.sinkLag(pipeline.sinkName),
+    source: await connect.getConnectorStatus(pipeline.sourceName),
+    sink: await connect.getConnectorStatus(pipeline.sinkName),
+  };
 }
 
 /**

@@ -6,8 +6,10 @@
 import { attachJson, attachText, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { closeOutWorkload, readDlq, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
-import { awaitColumn, awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
-import { describe, expect, sourceVariants, test, type SourceDialect } from '../../harness/test.js';
+import type { Pipeline } from '../../harness/fixtures/pipeline.js';
+import type { ConnectClient } from '../../harness/pipeline/connect-client.js';
+import { awaitColumn, awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs, pipelineDiagnostics, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { describe, expect, sourceVariants, test, type SourceDialect, type KafkaFixture } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { reconcileSessions, type SqlSession } from '../../harness/verify/reconcile/index.js';
 import { Workload, type WorkloadHistory } from '../../harness/workload/writer.js';
@@ -61,9 +63,9 @@ describe(section.title, () => {
     };
 
     /** Steps 1–7, shared by both tests. */
-    const stepsOneToSeven = async (ctx: Context, fixtures: { connect: import('../../harness/pipeline/connect-client.js').ConnectClient; pipeline: { sourceName: string; sinkName: string } }) => {
+    const stepsOneToSeven = async (ctx: Context, fixtures: { connect: ConnectClient; pipeline: Pipeline; kafka: KafkaFixture }) => {
       const { dialect, source, target, workload } = ctx;
-      const { connect, pipeline } = fixtures;
+      const { connect, pipeline, kafka } = fixtures;
       const lagMs = lagSloMs();
 
       await runbookStep(`1. ${procedure.step(1).title}`, async () => {
@@ -116,7 +118,7 @@ describe(section.title, () => {
           await attachJson(`${name} status`, await connect.awaitConnectorState(name, 'RUNNING'));
         }
         ctx.workload = Workload.start(source, { table: TABLE, keyColumn: KEY, firstKey: SECOND_WRITER_KEY, shape: writesAll, ratePerSecond: 20 });
-        const drained = await awaitDrained(target, TABLE, KEY, await ctx.workload.mark(), CONVERGE_LIMIT_MS);
+        const drained = await awaitDrained(target, TABLE, KEY, await ctx.workload.mark(), CONVERGE_LIMIT_MS, () => pipelineDiagnostics(source, kafka, connect, pipeline, TABLE));
         await attachJson('sink caught up', drained);
         expect(drained.drained).toBe(true);
       });
@@ -125,7 +127,7 @@ describe(section.title, () => {
     test.skipIf(!variant.runs)(`procedure ${variant.label}`, async ({ source, target, pipeline, connect, kafka }) => {
       const workload = await setUp({ source, target, pipeline });
       const ctx: Context = { dialect: variant.dialect, source, target, workload };
-      await stepsOneToSeven(ctx, { connect, pipeline });
+      await stepsOneToSeven(ctx, { connect, pipeline, kafka });
 
       await runbookStep(`8. ${procedure.step(8).title}`, async () => {
         const workload = ctx.workload;
@@ -155,7 +157,7 @@ describe(section.title, () => {
     test.skipIf(!variant.runs)(`rolled back after step 7 ${variant.label}`, async ({ source, target, pipeline, connect, kafka }) => {
       const workload = await setUp({ source, target, pipeline });
       const ctx: Context = { dialect: variant.dialect, source, target, workload };
-      await stepsOneToSeven(ctx, { connect, pipeline });
+      await stepsOneToSeven(ctx, { connect, pipeline, kafka });
 
       ctx.workload.setShape(writesFullName);
       await runbookStep('Rollback: on the source', () => runSql(source, rollback.blocks({ lang: 'sql', side: 'source', dialect: variant.dialect }).map((b) => b.value).join('\n'), 'rollback on the source'));
