@@ -4,15 +4,12 @@
  * kit.ts these return what they saw; only scenarios assert.
  */
 import { readFileSync } from 'node:fs';
-import { attachJson } from '../report/step.js';
 import type { Claim } from '../runbook/claims.js';
 import type { RunbookSection } from '../runbook/section.js';
 import type { SourceDialect } from '../runbook/model.js';
 import type { TopicMessage } from '../pipeline/kafka-admin.js';
-import { checkHistory, type HistoryVerdict } from '../verify/history.js';
-import type { ReconcileReport, SqlSession, TableSpec } from '../verify/reconcile/index.js';
-import type { Workload, WorkloadHistory } from '../workload/writer.js';
-import { awaitConverged, describeTable, type ColumnInfo } from './kit.js';
+import type { HistoryVerdict } from '../verify/history.js';
+import type { WorkloadHistory } from '../workload/writer.js';
 
 export interface KafkaReader {
   read(topic: string, options?: { maxMessages?: number; limitMs?: number }): Promise<TopicMessage[]>;
@@ -91,38 +88,6 @@ export async function readTableEvents(kafka: KafkaReader, topic: string, keyColu
     const value = JSON.parse(m.value) as { payload?: { op?: string; after?: Record<string, unknown> | null } };
     return { offset: m.offset, key: keyValue(m.key, keyColumn), op: value.payload?.op ?? '?', after: value.payload?.after ?? null };
   });
-}
-
-export interface NoLossObservation {
-  history: WorkloadHistory;
-  converged: boolean;
-  report: ReconcileReport;
-  verdict: HistoryVerdict;
-  sourceColumns: ColumnInfo[];
-  targetColumns: ColumnInfo[];
-}
-
-/**
- * Stops the workload and gathers the no-loss evidence: the reconciliation of `spec` until it converges, every
- * acknowledged write checked in the target (on `onlyColumns`, default the source's final columns), both tables' columns.
- */
-export async function closeOutWorkload(
-  workload: Workload,
-  source: SqlSession,
-  target: SqlSession,
-  spec: TableSpec,
-  options: { excusedKeys?: number[]; columnMap?: Record<string, string>; onlyColumns?: string[] } = {},
-): Promise<NoLossObservation> {
-  const history = await workload.stop();
-  const { converged, report } = await awaitConverged(source, target, [spec]);
-  await attachJson('reconciliation report', report);
-  const sourceColumns = await describeTable(source, spec.table);
-  const targetColumns = await describeTable(target, spec.targetTable ?? spec.table);
-  const compared = options.onlyColumns ?? sourceColumns.map((c) => c.column_name);
-  const verdict = await checkHistory(history, target, { onlyColumns: compared, excusedKeys: options.excusedKeys, columnMap: options.columnMap, targetTable: spec.targetTable });
-  await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
-  await attachJson('columns after the procedure', { source: sourceColumns, target: targetColumns });
-  return { history, converged, report, verdict, sourceColumns, targetColumns };
 }
 
 /** A one-line summary of a history verdict for an assertion message. */

@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { pollUntil } from '../core/poll.js';
 import { attachJson, attachSql } from '../report/step.js';
 import { sloTarget } from '../runbook/slo.js';
-import { checkHistory, type HistoryCheckOptions } from '../verify/history.js';
+import { checkHistory, type HistoryVerdict } from '../verify/history.js';
 import { reconcileSessions, type ReconcileReport, type SqlSession, type TableSpec } from '../verify/reconcile/index.js';
-import type { Workload } from '../workload/writer.js';
+import type { Workload, WorkloadHistory } from '../workload/writer.js';
 
 const SEED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'seed');
 export const SAMPLE_TABLES = ['customers', 'orders', 'products'];
@@ -144,15 +144,34 @@ export async function pipelineDiagnostics(
   };
 }
 
+export interface NoLossObservation {
+  history: WorkloadHistory;
+  converged: boolean;
+  report: ReconcileReport;
+  verdict: HistoryVerdict;
+  sourceColumns: ColumnInfo[];
+  targetColumns: ColumnInfo[];
+}
+
 /**
- * The end of every procedure ("nothing lost"): stop the workload, wait for the target to converge, check
- * every acknowledged write; both reports are attached. Returns them for the scenario to assert on.
+ * Stops the workload and gathers the no-loss evidence: the reconciliation of `spec` until it converges, every
+ * acknowledged write checked in the target (on `onlyColumns`, default the source's final columns), both tables' columns.
  */
-export async function settleWorkload(workload: Workload, source: SqlSession, target: SqlSession, table: string, options: HistoryCheckOptions = {}) {
+export async function closeOutWorkload(
+  workload: Workload,
+  source: SqlSession,
+  target: SqlSession,
+  spec: TableSpec,
+  options: { excusedKeys?: number[]; columnMap?: Record<string, string>; onlyColumns?: string[] } = {},
+): Promise<NoLossObservation> {
   const history = await workload.stop();
-  const converged = await awaitConverged(source, target, [{ table }]);
-  await attachJson('reconciliation report', converged.report);
-  const verdict = await checkHistory(history, target, options);
+  const { converged, report } = await awaitConverged(source, target, [spec]);
+  await attachJson('reconciliation report', report);
+  const sourceColumns = await describeTable(source, spec.table);
+  const targetColumns = await describeTable(target, spec.targetTable ?? spec.table);
+  const compared = options.onlyColumns ?? sourceColumns.map((c) => c.column_name);
+  const verdict = await checkHistory(history, target, { onlyColumns: compared, excusedKeys: options.excusedKeys, columnMap: options.columnMap, targetTable: spec.targetTable });
   await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
-  return { history, converged, verdict };
+  await attachJson('columns after the procedure', { source: sourceColumns, target: targetColumns });
+  return { history, converged, report, verdict, sourceColumns, targetColumns };
 }

@@ -14,7 +14,7 @@ import { attachJson, attachSamples, attachSql, runbookStep } from '../../harness
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { changeLogClaim, connectRequest, runCli, startConsumerLagSampler, type ConsumerLagSample } from '../../harness/scenario/emergency-kit.js';
-import { CONVERGE_LIMIT_MS, awaitConverged, lagSloMs, resetSampleTables, settleWorkload } from '../../harness/scenario/kit.js';
+import { CONVERGE_LIMIT_MS, awaitConverged, lagSloMs, resetSampleTables, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable, lagSloVerdict, probeHeartbeat, sampleHeartbeatLag, startHeartbeatSampler, type HeartbeatTimeline } from '../../harness/verify/lag.js';
 import { sloTarget } from '../../harness/runbook/slo.js';
@@ -154,8 +154,8 @@ describe(section.title, () => {
       }
 
       await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
-        const { converged, verdict } = await settleWorkload(workload, source, target, TABLE);
-        expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
+        const { converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
+        expect(converged, JSON.stringify(report.tables[0]?.diffCounts)).toBe(true);
         expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
         expect(await kafka.count(pipeline.dlqTopic)).toBe(0);
       });

@@ -12,7 +12,7 @@ import { inject } from 'vitest';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { runCli, runPgTool } from '../../harness/scenario/emergency-kit.js';
-import { awaitConverged, awaitDrained, resetSampleTables, runSql, settleWorkload } from '../../harness/scenario/kit.js';
+import { awaitConverged, awaitDrained, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import type { ReconcileReport, RowKey } from '../../harness/verify/reconcile/index.js';
 import { Workload } from '../../harness/workload/writer.js';
@@ -140,8 +140,8 @@ describe(section.title, () => {
       });
 
       await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
-        const { history, converged, verdict } = await settleWorkload(workload, source, target, TABLE);
-        expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
+        const { history, converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
+        expect(converged, JSON.stringify(report.tables[0]?.diffCounts)).toBe(true);
         expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
         expect(history.writes.length).toBeGreaterThan(0);
       });

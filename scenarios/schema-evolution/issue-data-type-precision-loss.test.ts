@@ -8,7 +8,7 @@
 import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { CONVERGE_LIMIT_MS, awaitConverged, resetSampleTables, runSql, settleWorkload } from '../../harness/scenario/kit.js';
+import { CONVERGE_LIMIT_MS, awaitConverged, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { attachCommands, fillPlaceholders } from '../../harness/scenario/rollback-kit.js';
 import { pollUntil } from '../../harness/core/poll.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
@@ -126,8 +126,8 @@ describe(section.title, () => {
       });
 
       await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
-        const { history, converged, verdict } = await settleWorkload(workload, source, target, TABLE);
-        expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
+        const { history, converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
+        expect(converged, JSON.stringify(report.tables[0]?.diffCounts)).toBe(true);
         expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
         expect(history.writes.length).toBeGreaterThan(0);
       });

@@ -9,7 +9,7 @@ import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { sloTarget } from '../../harness/runbook/slo.js';
 import { backupDir, checkBackup, commandLine, filesIn, removeDir, restoreIntoScratch, runRunbookCommand, type ScratchRestore } from '../../harness/scenario/backup-kit.js';
-import { CONVERGE_LIMIT_MS, awaitConverged, awaitDrained, describeTable, lagSloMs, resetSampleTables, settleWorkload } from '../../harness/scenario/kit.js';
+import { CONVERGE_LIMIT_MS, awaitConverged, awaitDrained, describeTable, lagSloMs, resetSampleTables, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { pollUntil } from '../../harness/core/poll.js';
 import { summariseState } from '../../harness/pipeline/connect-client.js';
@@ -133,8 +133,8 @@ describe(section.title, () => {
 
       await runbookStep('Nothing lost: final reconciliation, every acknowledged write in the target, and the backup checked row by row', async () => {
         try {
-          const { history, converged, verdict } = await settleWorkload(workload, source, target, TABLE);
-          expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
+          const { history, converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
+          expect(converged, JSON.stringify(report.tables[0]?.diffCounts)).toBe(true);
           expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
           expect(history.writes.length).toBeGreaterThan(0);
           const backupVerdict = await checkBackup(scratch!.session, target, TABLE, history, backup.markerKey, backup.writesBeforeMark);

@@ -7,8 +7,8 @@ import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { decisionRow } from '../../harness/runbook/decision-matrix.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { closeOutWorkload, proseClaim, readDlq, readTableEvents, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
-import { awaitColumn, awaitConverged, awaitDrained, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { proseClaim, readDlq, readTableEvents, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
+import { awaitColumn, awaitConverged, awaitDrained, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { Workload } from '../../harness/workload/writer.js';
 

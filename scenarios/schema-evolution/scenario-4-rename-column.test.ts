@@ -9,8 +9,8 @@ import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js
 import { readFileSync } from 'node:fs';
 import { assertClaim, type Claim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { closeOutWorkload, historyThroughRename, labelledSql, readDlq, sectionSql, verdictSummary } from '../../harness/scenario/evolution-kit.js';
-import { awaitColumn, awaitConverged, awaitDrained, awaitRows, describeTable, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { historyThroughRename, labelledSql, readDlq, sectionSql, verdictSummary } from '../../harness/scenario/evolution-kit.js';
+import { awaitColumn, awaitConverged, awaitDrained, awaitRows, describeTable, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { pollUntil } from '../../harness/core/poll.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { closeOutWorkload, readDlq, sectionSql, stepBlocks, textClaim, verdictSummary } from '../../harness/scenario/evolution-kit.js';
+import { readDlq, sectionSql, stepBlocks, textClaim, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
-import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test, type SourceDialect } from '../../harness/test.js';
 import { Workload } from '../../harness/workload/writer.js';
 

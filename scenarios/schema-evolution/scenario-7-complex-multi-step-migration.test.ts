@@ -5,10 +5,10 @@
  */
 import { attachJson, attachText, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { closeOutWorkload, readDlq, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
+import { readDlq, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import type { Pipeline } from '../../harness/fixtures/pipeline.js';
 import type { ConnectClient } from '../../harness/pipeline/connect-client.js';
-import { awaitColumn, awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs, pipelineDiagnostics, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { awaitColumn, awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs, pipelineDiagnostics, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test, type SourceDialect, type KafkaFixture } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { reconcileSessions, type SqlSession } from '../../harness/verify/reconcile/index.js';
