@@ -6,8 +6,7 @@
  *   peak RSS     sum over every process of the stack's process groups, sampled every 250 ms
  * Prints a table (min / median / max) and the goals; never fails on a missed goal.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,7 +50,8 @@ interface RunResult {
 
 async function oneRun(): Promise<RunResult> {
   const t0 = performance.now();
-  const stack: StartedLocalStack = await new LocalStack().withStateDir(mkdtempSync(path.join(os.tmpdir(), 'rh-bench-'))).start();
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rh-bench-'));
+  const stack: StartedLocalStack = await new LocalStack().withStateDir(stateDir).start();
   const groups = new Set(Object.values(stack.state.processes).map((p) => p.pid));
   let peak = stackRssBytes(groups);
   const rssTimer = setInterval(() => (peak = Math.max(peak, stackRssBytes(groups))), 250);
@@ -98,6 +98,7 @@ async function oneRun(): Promise<RunResult> {
     await source.close();
     await target.close();
     await stack.stop();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 }
 
