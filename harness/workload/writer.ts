@@ -86,7 +86,11 @@ export class Workload {
       const before = this.history.writes.length;
       await this.write('insert');
       const last = this.history.writes[this.history.writes.length - 1];
-      if (this.history.writes.length > before && last?.op === 'insert') return last.key;
+      if (this.history.writes.length > before && last?.op === 'insert') {
+        // A marker stays as written: the workload never updates or deletes it afterwards.
+        this.live.splice(this.live.indexOf(last.key), 1);
+        return last.key;
+      }
     }
     throw new Error(`workload on ${this.options.table}: 50 marker inserts failed; last error: ${this.history.errors.at(-1)?.message}`);
   }
