@@ -175,3 +175,33 @@ export async function closeOutWorkload(
   await attachJson('columns after the procedure', { source: sourceColumns, target: targetColumns });
   return { history, converged, report, verdict, sourceColumns, targetColumns };
 }
+
+/**
+ * After a sink resume: wait until the marker write is in the replica; if the sink stays RUNNING with its
+ * lag stuck past `stuckAfterMs` (seen intermittently after a pause/resume), restart its task as the
+ * runbook says and wait again. Returns whether the restart was needed, with the diagnostics attached.
+ */
+export async function awaitDrainedAfterResume(
+  fixtures: {
+    source: SqlSession;
+    target: SqlSession;
+    kafka: Parameters<typeof pipelineDiagnostics>[1];
+    connect: Parameters<typeof pipelineDiagnostics>[2] & { restartConnector(name: string, options: { includeTasks: boolean }): Promise<unknown> };
+    pipeline: Parameters<typeof pipelineDiagnostics>[3];
+  },
+  table: string,
+  keyColumn: string,
+  marker: number,
+  stuckAfterMs: number,
+): Promise<{ drained: boolean; seconds: number; restartNeeded: boolean }> {
+  const { source, target, kafka, connect, pipeline } = fixtures;
+  const diagnose = () => pipelineDiagnostics(source, kafka, connect, pipeline, table);
+  let drained = await awaitDrained(target, table, keyColumn, marker, stuckAfterMs, diagnose);
+  const restartNeeded = !drained.drained;
+  if (restartNeeded) {
+    await connect.restartConnector(pipeline.sinkName, { includeTasks: true });
+    drained = await awaitDrained(target, table, keyColumn, marker, CONVERGE_LIMIT_MS, diagnose);
+  }
+  await attachJson('sink caught up after the resume', { ...drained, restartNeeded });
+  return { ...drained, restartNeeded };
+}

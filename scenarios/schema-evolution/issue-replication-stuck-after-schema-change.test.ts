@@ -10,7 +10,7 @@ import { holdTableLock } from '../../harness/faults/database.js';
 import { attachJson, attachSamples, attachSql, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { awaitConverged, CONVERGE_LIMIT_MS, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { awaitConverged, awaitDrainedAfterResume, CONVERGE_LIMIT_MS, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
 import { attachCommands, fillPlaceholders, harnessCommands, psqlCommands, watchLagRise } from '../../harness/scenario/rollback-kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
@@ -108,6 +108,9 @@ describe(section.title, () => {
 
       await runbookStep('Replication resumes: the lag drains and nothing is lost', async () => {
         const marker = await workload.mark();
+        // As the runbook's Resolution says: a sink left RUNNING with its lag stuck after the resume is restarted.
+        const caughtUp = await awaitDrainedAfterResume({ source, target, kafka, connect, pipeline }, TABLE, 'customer_id', marker, lagSloMs() * 4);
+        expect(caughtUp.drained).toBe(true);
         const drained = await awaitConverged(source, target, [{ table: TABLE }], CONVERGE_LIMIT_MS);
         const history = await workload.stop();
         const converged = await awaitConverged(source, target, [{ table: TABLE }]);

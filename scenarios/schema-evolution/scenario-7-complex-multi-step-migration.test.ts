@@ -8,7 +8,7 @@ import { runbookSection } from '../../harness/runbook/section.js';
 import { readDlq, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import type { Pipeline } from '../../harness/fixtures/pipeline.js';
 import type { ConnectClient } from '../../harness/pipeline/connect-client.js';
-import { awaitColumn, awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs, pipelineDiagnostics, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
+import { awaitColumn, awaitConverged, awaitDrained, awaitDrainedAfterResume, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test, type SourceDialect, type KafkaFixture } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { reconcileSessions, type SqlSession } from '../../harness/verify/reconcile/index.js';
@@ -118,16 +118,8 @@ describe(section.title, () => {
           await attachJson(`${name} status`, await connect.awaitConnectorState(name, 'RUNNING'));
         }
         ctx.workload = Workload.start(source, { table: TABLE, keyColumn: KEY, firstKey: SECOND_WRITER_KEY, shape: writesAll, ratePerSecond: 20 });
-        const marker = await ctx.workload.mark();
-        const diagnose = () => pipelineDiagnostics(source, kafka, connect, pipeline, TABLE);
-        let drained = await awaitDrained(target, TABLE, KEY, marker, lagMs, diagnose);
         // The runbook's step 7: a sink RUNNING with its lag stuck after the resume gets its task restarted.
-        const restartNeeded = !drained.drained;
-        if (restartNeeded) {
-          await connect.restartConnector(pipeline.sinkName, { includeTasks: true });
-          drained = await awaitDrained(target, TABLE, KEY, marker, CONVERGE_LIMIT_MS, diagnose);
-        }
-        await attachJson('sink caught up', { ...drained, restartNeeded });
+        const drained = await awaitDrainedAfterResume({ source, target, kafka, connect, pipeline }, TABLE, KEY, await ctx.workload.mark(), lagMs);
         expect(drained.drained).toBe(true);
       });
     };
