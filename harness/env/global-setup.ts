@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { clearFindings, readFindings, summarizeFindings } from '../report/findings-ledger.js';
 import { startStack } from './select.js';
 
 declare module 'vitest' {
@@ -20,6 +21,7 @@ export const TEST_STATE_DIR = path.resolve(process.env.RUNBOOK_HARNESS_TEST_STAT
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
+  clearFindings();
   process.stderr.write('runbook-harness: starting the stack for the scenario suite\n');
   const stack = await startStack({ stateDir: TEST_STATE_DIR });
   process.stderr.write(`runbook-harness: stack (${stack.endpoints.env}) up in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
@@ -33,5 +35,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await stack.stop();
+    // The run summary: what the harness did on its own is a finding, printed whether the run passed or not.
+    for (const line of summarizeFindings(readFindings())) process.stderr.write(`runbook-harness: ${line}\n`);
   };
 }

@@ -1,0 +1,56 @@
+/**
+ * The ledger of harness-initiated actions (see findings.ts): one JSON line per finding, written by test
+ * workers, cleared and summarized by the scenarios' globalSetup. No vitest or Allure imports here, so the
+ * main process can read it.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+export type FindingKind = 'restart' | 'retry' | 'repair';
+
+export interface HarnessFinding {
+  kind: FindingKind;
+  /** Short and stable across tests, so the summary can group by it: "sink stalled after resume". */
+  what: string;
+  /** What was seen that made the harness act, and what it did. */
+  detail: string;
+  /** The test it happened in (vitest's full name), or '(outside a test)'. */
+  test: string;
+  at: string;
+}
+
+/** RUNBOOK_HARNESS_FINDINGS moves the ledger (two suites side by side); default under reports/. */
+export function findingsLedgerPath(): string {
+  return path.resolve(process.env.RUNBOOK_HARNESS_FINDINGS ?? path.join('reports', 'harness-findings.jsonl'));
+}
+
+export function clearFindings(file = findingsLedgerPath()): void {
+  rmSync(file, { force: true });
+}
+
+export function appendFinding(finding: HarnessFinding, file = findingsLedgerPath()): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  appendFileSync(file, JSON.stringify(finding) + '\n');
+}
+
+export function readFindings(file = findingsLedgerPath()): HarnessFinding[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as HarnessFinding);
+}
+
+/** One line per kind of finding: "harness-initiated restart: sink stalled after resume in 2 tests: a; b". */
+export function summarizeFindings(findings: HarnessFinding[]): string[] {
+  const groups = new Map<string, HarnessFinding[]>();
+  for (const f of findings) {
+    const key = `${f.kind}: ${f.what}`;
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  if (groups.size === 0) return ['harness-initiated retries, restarts and repairs: none'];
+  return [...groups].map(([key, list]) => {
+    const tests = [...new Set(list.map((f) => f.test))];
+    return `harness-initiated ${key} in ${tests.length} test${tests.length === 1 ? '' : 's'} (${list.length} time${list.length === 1 ? '' : 's'}): ${tests.join('; ')}`;
+  });
+}
