@@ -115,14 +115,19 @@ describe('writer', () => {
     await session.close();
   });
 
-  it('mark() returns its own insert, which the loop never updates or deletes afterwards', async () => {
-    const session = sessionWithClientTimeout(10_000);
-    const workload = Workload.start(session, { table: 't', keyColumn: 'id', shape: (_, n) => ({ name: `w${n}` }), ratePerSecond: 200, updateShare: 0.5, deleteShare: 0.3 });
+  it('mark() beside the loop, while some inserts are rejected: every marker is its own insert, and no key is ever used twice', async () => {
+    // Every statement takes 10 ms, so the loop's write is in flight whenever mark() writes.
+    const plain = sessionWithClientTimeout(10_000);
+    const session: SqlSession = { ...plain, query: async (sql, params) => { await new Promise((r) => setTimeout(r, 10)); return plain.query(sql, params); } };
+    let n = 0;
+    const workload = Workload.start(session, { table: 't', keyColumn: 'id', shape: () => ({ name: ++n % 4 === 0 ? 'rejected' : `w${n}` }), ratePerSecond: 200, updateShare: 0.3, deleteShare: 0.2 });
     const markers: number[] = [];
     for (let i = 0; i < 30; i++) markers.push(await workload.mark());
+    await writtenAfter(workload, workload.acknowledged + 20, 'twenty more acknowledged writes after the markers');
     const history = await workload.stop();
+    expect(history.errors.filter((e) => /duplicate key/.test(e.message))).toEqual([]);
     for (const key of markers) expect(history.writes.filter((w) => w.key === key).map((w) => w.op), `marker ${key}`).toEqual(['insert']);
     expect(new Set(markers).size).toBe(markers.length);
-    await session.close();
+    await plain.close();
   });
 });
