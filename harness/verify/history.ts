@@ -77,8 +77,8 @@ const quote = (n: string) => `"${n.replace(/"/g, '""')}"`;
 
 async function targetRows(target: SqlSession, table: string, keyColumn: string, columns: string[], writes: TableWrites): Promise<Map<number, TargetRow>> {
   const k = quote(keyColumn);
-  const text = (c: string) => (target.dialect === 'postgres' ? `${quote(c)}::text AS ${quote(c)}` : `CAST(${quote(c)} AS nvarchar(max)) AS ${quote(c)}`);
-  const select = `SELECT ${text(keyColumn).replace(/ AS .*$/, ' AS k')}${columns.length ? ', ' + columns.map(text).join(', ') : ''} FROM ${quote(table)} WHERE `;
+  const text = (c: string, as = c) => (target.dialect === 'postgres' ? `${quote(c)}::text AS ${quote(as)}` : `CAST(${quote(c)} AS nvarchar(max)) AS ${quote(as)}`);
+  const select = `SELECT ${[text(keyColumn, 'k'), ...columns.map((c) => text(c))].join(', ')} FROM ${quote(table)} WHERE `;
   const rows = new Map<number, TargetRow>();
   const add = (found: TargetRow[]) => found.forEach((row) => rows.set(Number(row.k), row));
   const spaces = writes.keySpaces.filter((s) => s.last >= s.first);

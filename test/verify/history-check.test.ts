@@ -14,7 +14,7 @@ let target: SqlSession;
 
 beforeAll(async () => {
   pg = await startPostgresInstance();
-  target = await openSession(pg.url, { role: 'target' });
+  target = await openSession(pg.url, 'target');
 });
 afterAll(async () => {
   await target?.close();
@@ -53,5 +53,13 @@ describe('checkHistories', () => {
     const exactlyOnce = await checkHistory(history, target, { topic: { name: 'p.public.orders', messages, exactlyOnce: true } });
     expect(exactlyOnce.pass).toBe(false);
     expect((await checkHistory(history, target, { topic: { name: 'p.public.orders', messages: [event(0)], exactlyOnce: true } })).pass).toBe(true);
+  });
+
+  it('asks a SQL Server target for the key space and each column as text', async () => {
+    const seen: string[] = [];
+    const sqlserver: SqlSession = { dialect: 'sqlserver', endpoint: 'mssql://test', query: async (sql) => (seen.push(sql), []), close: async () => {} };
+    const verdict = await checkHistory(plantHistory('orders', [['insert', 1001, { name: 'a' }, 'ok']]), sqlserver);
+    expect(seen).toEqual(['SELECT CAST("id" AS nvarchar(max)) AS "k", CAST("name" AS nvarchar(max)) AS "name" FROM "orders" WHERE "id" BETWEEN 1001 AND 2000']);
+    expect(verdict).toMatchObject({ pass: false, lost: [1001] });
   });
 });
