@@ -146,8 +146,3 @@ async function checkTable(target: SqlSession, table: string, group: ({ history: 
   };
 }
 
-/** One line for an assertion message: the offending keys of each kind (first ten). */
-export function describeHistoryVerdict(verdict: HistoryVerdict): string {
-  const first = <T>(list: T[]) => list.slice(0, 10);
-  return JSON.stringify({ table: verdict.table, lost: first(verdict.lost), unexpected: first(verdict.unexpected), stale: first(verdict.stale), duplicated: first(verdict.duplicated), recovered: verdict.recovered.length });
-}
