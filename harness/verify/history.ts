@@ -80,7 +80,7 @@ async function targetRows(target: SqlSession, table: string, keyColumn: string, 
   const text = (c: string, as = c) => (target.dialect === 'postgres' ? `${quote(c)}::text AS ${quote(as)}` : `CAST(${quote(c)} AS nvarchar(max)) AS ${quote(as)}`);
   const select = `SELECT ${[text(keyColumn, 'k'), ...columns.map((c) => text(c))].join(', ')} FROM ${quote(table)} WHERE `;
   const rows = new Map<number, TargetRow>();
-  const add = (found: TargetRow[]) => found.forEach((row) => rows.set(Number(row.k), row));
+  const add = (found: TargetRow[]) => found.forEach(({ k: key, ...row }) => rows.set(Number(key), row));
   const spaces = writes.keySpaces.filter((s) => s.last >= s.first);
   for (const s of spaces) add(await target.query(`${select}${k} BETWEEN ${s.first} AND ${s.last}`));
   // Keys outside every key space (excused keys are looked up too, but not judged).
