@@ -92,7 +92,7 @@ export async function readTableEvents(kafka: KafkaReader, topic: string, keyColu
 
 /** A one-line summary of a history verdict for an assertion message. */
 export function verdictSummary(verdict: HistoryVerdict): string {
-  return JSON.stringify({ missing: verdict.missing.slice(0, 10), notDeleted: verdict.notDeleted.slice(0, 10), wrong: verdict.wrong.slice(0, 10) });
+  return JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) });
 }
 
 /**

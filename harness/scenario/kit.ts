@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pollUntil } from '../core/poll.js';
 import { attachJson, attachSql } from '../report/step.js';
 import { sloTarget } from '../runbook/slo.js';
-import { checkHistory, type HistoryVerdict } from '../verify/history.js';
+import { checkHistory, type HistoryVerdict, type TopicSource } from '../verify/history.js';
 import { reconcileSessions, type ReconcileReport, type SqlSession, type TableSpec } from '../verify/reconcile/index.js';
 import type { Workload, WorkloadHistory } from '../workload/writer.js';
 
@@ -154,15 +154,16 @@ export interface NoLossObservation {
 }
 
 /**
- * Stops the workload and gathers the no-loss evidence: the reconciliation of `spec` until it converges, every
- * acknowledged write checked in the target (on `onlyColumns`, default the source's final columns), both tables' columns.
+ * Stops the workload and gathers the no-loss evidence: the reconciliation of `spec` until it converges, the
+ * workload's history checked against the target (lost / unexpected / stale / recovered, on `onlyColumns`, default
+ * the source's final columns; duplicated events too when `topic` is given), both tables' columns.
  */
 export async function closeOutWorkload(
   workload: Workload,
   source: SqlSession,
   target: SqlSession,
   spec: TableSpec,
-  options: { excusedKeys?: number[]; columnMap?: Record<string, string>; onlyColumns?: string[] } = {},
+  options: { excusedKeys?: number[]; columnMap?: Record<string, string>; onlyColumns?: string[]; topic?: TopicSource } = {},
 ): Promise<NoLossObservation> {
   const history = await workload.stop();
   const { converged, report } = await awaitConverged(source, target, [spec]);
@@ -170,8 +171,8 @@ export async function closeOutWorkload(
   const sourceColumns = await describeTable(source, spec.table);
   const targetColumns = await describeTable(target, spec.targetTable ?? spec.table);
   const compared = options.onlyColumns ?? sourceColumns.map((c) => c.column_name);
-  const verdict = await checkHistory(history, target, { onlyColumns: compared, excusedKeys: options.excusedKeys, columnMap: options.columnMap, targetTable: spec.targetTable });
-  await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
+  const verdict = await checkHistory(history, target, { onlyColumns: compared, excusedKeys: options.excusedKeys, columnMap: options.columnMap, targetTable: spec.targetTable, topic: options.topic });
+  await attachJson('write history check', { ...verdict, errors: history.errors.slice(0, 20) });
   await attachJson('columns after the procedure', { source: sourceColumns, target: targetColumns });
   return { history, converged, report, verdict, sourceColumns, targetColumns };
 }

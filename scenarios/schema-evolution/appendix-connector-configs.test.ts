@@ -68,7 +68,7 @@ describe('Appendix A: Configuration Reference', () => {
           await attachJson('reconciliation report', converged.report);
           await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20) });
           expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
-          expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
+          expect(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) })).toBe(true);
           expect(await kafka.count(DLQ_TOPIC), 'nothing in the DLQ').toBe(0);
           assertClaim(changeLogRowClaim('schema-evolution', 12), converged.converged && verdict.pass, `the Appendix's ${sinkDef.config['connector.class']} with schema.evolution=${sinkDef.config['schema.evolution']} created and kept ${SAMPLE_TABLES.join(', ')} equal to the source; ${history.writes.length} acknowledged writes all in the replica`);
         });

@@ -170,7 +170,7 @@ describe(section.title, () => {
           const verdict = await checkHistory(history, target, { onlyColumns: sourceColumns });
           await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20), dlqKeys: observation.o.dlqKeys });
           expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
-          expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
+          expect(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) })).toBe(true);
           expect(history.writes.length).toBeGreaterThan(WRITES_BEFORE_CHANGE);
         });
 

@@ -161,7 +161,7 @@ describe(section.title, () => {
         const longNotes = history.writes.filter((w) => (w.row?.notes?.length ?? 0) > REPLICA_WIDTH).length;
         await attachJson('acknowledged-write check', { ...verdict, dlqMessages: dlq, writesWithLongNotes: longNotes, errors: history.errors.slice(0, 20) });
         expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
-        expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
+        expect(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) })).toBe(true);
         expect(dlq, 'no row went to the DLQ, so none is excused').toBe(0);
         expect(longNotes, 'the workload wrote the notes that failed the sink').toBeGreaterThan(0);
       });

@@ -156,7 +156,7 @@ describe(section.title, () => {
       await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
         const { converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
         expect(converged, JSON.stringify(report.tables[0]?.diffCounts)).toBe(true);
-        expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
+        expect(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) })).toBe(true);
         expect(await kafka.count(pipeline.dlqTopic)).toBe(0);
       });
     });

@@ -120,7 +120,7 @@ describe(section.title, () => {
         const lag = await kafka.sinkLag(pipeline.sinkName);
         await attachJson('sink consumer-group lag after the drain', lag);
         expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
-        expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
+        expect(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) })).toBe(true);
         expect(history.writes.length).toBeGreaterThan(0);
         expect(await kafka.count(pipeline.dlqTopic), 'nothing went to the DLQ').toBe(0);
       });

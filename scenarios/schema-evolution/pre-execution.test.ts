@@ -135,7 +135,7 @@ describe(section.title, () => {
         try {
           const { history, converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
           expect(converged, JSON.stringify(report.tables[0]?.diffCounts)).toBe(true);
-          expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
+          expect(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) })).toBe(true);
           expect(history.writes.length).toBeGreaterThan(0);
           const backupVerdict = await checkBackup(scratch!.session, target, TABLE, history, backup.markerKey, backup.writesBeforeMark);
           await attachJson('restored backup vs target', { ...backupVerdict, report: backupVerdict.report.tables[0] });

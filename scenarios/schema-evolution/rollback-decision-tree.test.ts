@@ -85,7 +85,7 @@ async function outcome(fx: Fixtures, workload: Workload, expectColumn: boolean, 
     const dlq = await kafka.count(pipeline.dlqTopic);
     await attachJson('acknowledged-write check', { ...verdict, dlqMessages: dlq, sourceColumns, targetColumns, errors: history.errors.slice(0, 20) });
     expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
-    expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
+    expect(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) })).toBe(true);
     expect(history.writes.length).toBeGreaterThan(0);
     expect(dlq, 'nothing went to the DLQ').toBe(0);
     assertClaim(

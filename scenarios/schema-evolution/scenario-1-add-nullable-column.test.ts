@@ -97,7 +97,7 @@ describe(section.title, () => {
         const columns = await describeTable(target, TABLE);
         await attachJson('target columns after rollback', columns);
         expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
-        expect(verdict.pass, JSON.stringify({ missing: verdict.missing.slice(0, 10), wrong: verdict.wrong.slice(0, 10) })).toBe(true);
+        expect(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) })).toBe(true);
         expect(history.writes.length).toBeGreaterThan(0);
         expect(columns.map((c) => c.column_name), 'the rolled-back column is gone from the target').not.toContain('email_secondary');
       });
