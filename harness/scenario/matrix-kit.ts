@@ -2,14 +2,15 @@
  * The Schema Change Decision Matrix as experiments: for each change type, a table of its own (matrix_<n>) with
  * seed rows, the DDL that makes the change, the shape of rows written after it, and how to read what reached the
  * target as the matrix's Yes / Partial / No. Also samplers for the Downtime? observation (sink task states over
- * the change) and DLQ records of one table. These return observations and verdicts; only scenarios assert.
+ * the change) and DLQ records of one table, and the commands of a row's Action Required as the runbook writes them.
+ * These return observations and verdicts; only scenarios assert.
  */
-import type { AutoHandled } from '../runbook/decision-matrix.js';
+import { readFileSync } from 'node:fs';
+import type { AutoHandled, DecisionRow } from '../runbook/decision-matrix.js';
 import type { ConnectClient } from '../pipeline/connect-client.js';
 import { summariseState } from '../pipeline/connect-client.js';
-import { pollUntil } from '../core/poll.js';
-import type { ConnectorDefinition } from '../pipeline/connector-config.js';
-import { sinkGroupId, withAdmin, type TopicMessage } from '../pipeline/kafka-admin.js';
+import type { TopicMessage } from '../pipeline/kafka-admin.js';
+import { runbookPath } from '../runbook/parse.js';
 import type { SqlSession } from '../verify/reconcile/index.js';
 import { describeTable, type ColumnInfo } from './kit.js';
 
@@ -49,6 +50,11 @@ export interface MatrixExperiment {
   /** Workload rows before and after the change. */
   before: (n: number) => Row;
   after: (n: number) => Row;
+  /**
+   * The application writes rows of the new shape before the DDL (a column is dropped once nothing writes it);
+   * otherwise it switches when the DDL has run.
+   */
+  newShapeFirst?: boolean;
   /** Probe rows of the new shape written once after the DDL (default: one row from `after`). */
   probes?: (base: number) => { key: number; row: Row }[];
   /** Reads the observation as the matrix's Auto-Handled? value, with what was seen. */
@@ -56,19 +62,10 @@ export interface MatrixExperiment {
   /** Source connector properties for this table (`%t` is the table name), as the runbook prescribes for it. */
   sourceConfig?: Record<string, string>;
   /**
-   * The matrix's Action Required, done after the observation so that the target converges (the no-loss check):
-   * replica SQL, and whether the source rows must be re-emitted (rows the sink could not write went to the DLQ).
+   * Values of the placeholders in the row's Action Required commands (`<table_name>` is the experiment's table):
+   * the harness supplies names, the runbook the procedure.
    */
-  repair: {
-    /** Source SQL, first (e.g. put a dropped key back). */
-    source?: string;
-    /** Replica SQL safe before the drain (retyping a column the queued events need). */
-    targetFirst?: string;
-    /** Replica SQL after the drain (dropping a column queued events still carry would let the sink re-add it). */
-    target?: string;
-    /** Re-emit every source row: replays rows the sink sent to the DLQ. */
-    reemit?: boolean;
-  };
+  placeholders?: Record<string, string>;
   /** Replica SQL that must fail after the drain (a shortcut the stack rules out); its error is evidence. */
   failingShortcut?: string;
 }
@@ -112,10 +109,10 @@ export const EXPERIMENTS: MatrixExperiment[] = [
       const intact = arrivedIntact(o);
       return { autoHandled: added && intact ? 'yes' : intact ? 'partial' : 'no', observed: `target column extra: ${typeOf(added)}; ${describeProbe(o)}` };
     },
-    repair: {},
   },
   {
     changeType: 'ADD COLUMN (NOT NULL with default)',
+    placeholders: { column: 'status' },
     ddl: "ALTER TABLE %t ADD COLUMN status varchar(50) NOT NULL DEFAULT 'pending'",
     before: base,
     after: (n) => ({ ...base(n), status: `s${n}` }),
@@ -125,8 +122,6 @@ export const EXPERIMENTS: MatrixExperiment[] = [
       const seeds = o.seedRowsInTarget.map((r) => r.status ?? 'NULL').join(', ');
       return { autoHandled: added && intact ? 'yes' : intact ? 'partial' : 'no', observed: `target column status: ${typeOf(added)}; seed rows' status in the target: ${seeds}; ${describeProbe(o)}` };
     },
-    // The matrix: check existing rows on the replica (no events are written for them).
-    repair: { target: "UPDATE %t SET status = 'pending' WHERE status IS NULL" },
   },
   {
     changeType: 'ADD COLUMN (NOT NULL, no default)',
@@ -139,11 +134,12 @@ export const EXPERIMENTS: MatrixExperiment[] = [
       const ddl = o.ddlError ? `the source rejected the DDL (${o.ddlError})` : 'the source accepted the DDL';
       return { autoHandled: !o.ddlError && added && intact ? 'yes' : !o.ddlError && intact ? 'partial' : 'no', observed: `${ddl}; target column region: ${typeOf(added)}; ${describeProbe(o)}` };
     },
-    repair: {},
   },
   {
     changeType: 'DROP COLUMN',
+    placeholders: { column: 'code' },
     ddl: 'ALTER TABLE %t DROP COLUMN code',
+    newShapeFirst: true,
     before: base,
     after: (n) => {
       const { code: _code, ...rest } = base(n);
@@ -154,11 +150,10 @@ export const EXPERIMENTS: MatrixExperiment[] = [
       const intact = arrivedIntact(o);
       return { autoHandled: !kept && intact ? 'yes' : 'no', observed: `target column code: ${kept ? `still there (${typeOf(kept)}), probe row's code = ${probe(o)?.inTarget?.code ?? 'NULL'}` : 'dropped'}; ${describeProbe(o)}` };
     },
-    // The matrix: manual DROP in PostgreSQL (after the drain, so no queued event re-adds it).
-    repair: { target: 'ALTER TABLE %t DROP COLUMN code' },
   },
   {
     changeType: 'RENAME COLUMN',
+    placeholders: { old_column: 'code', new_column: 'product_code' },
     ddl: 'ALTER TABLE %t RENAME COLUMN code TO product_code',
     before: base,
     after: (n) => {
@@ -176,13 +171,12 @@ export const EXPERIMENTS: MatrixExperiment[] = [
         observed: `target columns: code ${oldKept ? 'still there' : 'gone'}, product_code ${renamed ? 'added' : 'absent'}; seed row 1 in the target: code = ${seed?.code ?? 'NULL'}, product_code = ${seed?.product_code ?? 'NULL'}; ${describeProbe(o)}`,
       };
     },
-    // Merge the old column into the sink-added one, then drop it (a plain RENAME fails: the sink added product_code).
-    // A plain RENAME on the replica: the sink has already added product_code, so it fails.
+    // A plain RENAME on the replica: the sink has already added product_code, so it fails (the matrix says so).
     failingShortcut: 'ALTER TABLE %t RENAME COLUMN code TO product_code',
-    repair: { target: 'UPDATE %t SET product_code = code WHERE product_code IS NULL AND code IS NOT NULL; ALTER TABLE %t DROP COLUMN code' },
   },
   {
     changeType: 'ALTER TYPE (compatible)',
+    placeholders: { column: 'code', new_type: 'varchar(200)' },
     ddl: 'ALTER TABLE %t ALTER COLUMN code TYPE varchar(200)',
     before: base,
     // Every other row uses the new width.
@@ -201,11 +195,10 @@ export const EXPERIMENTS: MatrixExperiment[] = [
         observed: `target column code: ${typeOf(c)}; wide value: ${describeProbe(o, 0)}; value that fits the old type: ${describeProbe(o, 1)}; ${o.dlqKeys.length} rows in the DLQ`,
       };
     },
-    // The matrix: widen the replica column (first, to avoid the DLQ); here after, then re-emit the DLQ'd rows.
-    repair: { targetFirst: 'ALTER TABLE %t ALTER COLUMN code TYPE varchar(200)', reemit: true },
   },
   {
     changeType: 'ALTER TYPE (incompatible)',
+    placeholders: { column: 'amount', new_type: 'varchar(20)' },
     // Incompatible for the replica: its column keeps the old type, which cannot hold the new values.
     ddl: 'ALTER TABLE %t ALTER COLUMN amount TYPE varchar(20)',
     before: base,
@@ -219,11 +212,10 @@ export const EXPERIMENTS: MatrixExperiment[] = [
         observed: `target column amount: ${typeOf(c)}; ${describeProbe(o)}; ${o.dlqKeys.length} rows in the DLQ`,
       };
     },
-    // The matrix: migrate the replica column, then re-emit what the sink could not write.
-    repair: { targetFirst: 'ALTER TABLE %t ALTER COLUMN amount TYPE varchar(20)', reemit: true },
   },
   {
     changeType: 'ADD PRIMARY KEY',
+    placeholders: { primary_key: 'id' },
     create: `CREATE TABLE %t (id integer NOT NULL, name varchar(100) NOT NULL, code varchar(50), phone varchar(20), amount integer);
 ALTER TABLE %t REPLICA IDENTITY FULL;
 INSERT INTO %t (id, name, code, phone, amount) VALUES (1, 'seed 1', 'C1', '5550101', 10), (2, 'seed 2', 'C2', '5550102', 20), (3, 'seed 3', NULL, '5550103', 30);`,
@@ -240,11 +232,10 @@ INSERT INTO %t (id, name, code, phone, amount) VALUES (1, 'seed 1', 'C1', '55501
         observed: `target primary key: ${o.targetPrimaryKey.join(',') || 'none'}; ${describeProbe(o)}; ${o.dlqKeys.length} rows in the DLQ; seed rows in the target: ${o.seedRowsInTarget.length}`,
       };
     },
-    // The matrix: verify replication, add the key on the replica; rows written before the key are re-emitted.
-    repair: { target: "DO $$ BEGIN IF to_regclass('%t') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass('%t') AND contype = 'p') THEN ALTER TABLE %t ADD PRIMARY KEY (id); END IF; END $$", reemit: true },
   },
   {
     changeType: 'DROP PRIMARY KEY',
+    placeholders: { primary_key: 'id' },
     ddl: 'ALTER TABLE %t DROP CONSTRAINT %t_pkey',
     before: base,
     after: base,
@@ -252,8 +243,6 @@ INSERT INTO %t (id, name, code, phone, amount) VALUES (1, 'seed 1', 'C1', '55501
       const intact = arrivedIntact(o);
       return { autoHandled: intact ? 'yes' : 'no', observed: `target primary key: ${o.targetPrimaryKey.join(',') || 'none'}; ${describeProbe(o)}; ${o.dlqKeys.length} rows in the DLQ` };
     },
-    // High risk: put the key back on the source, then re-emit the rows the sink could not key.
-    repair: { source: 'ALTER TABLE %t ADD CONSTRAINT %t_pkey PRIMARY KEY (id)', reemit: true },
   },
   {
     changeType: 'ADD INDEX',
@@ -265,7 +254,6 @@ INSERT INTO %t (id, name, code, phone, amount) VALUES (1, 'seed 1', 'C1', '55501
       // The index is not replicated by design (N/A); handled means rows keep flowing.
       return { autoHandled: intact ? 'yes' : 'no', observed: `target indexes: ${o.targetIndexes.join(', ') || 'none'}; ${describeProbe(o)}` };
     },
-    repair: {},
   },
   {
     changeType: 'ADD CONSTRAINT (CHECK/FK)',
@@ -277,7 +265,6 @@ INSERT INTO %t (id, name, code, phone, amount) VALUES (1, 'seed 1', 'C1', '55501
       const carried = o.targetConstraints.some((c) => c.includes('amount >= 0'));
       return { autoHandled: carried && intact ? 'yes' : intact ? 'partial' : 'no', observed: `target check constraints: ${o.targetConstraints.join('; ') || 'none'}; ${describeProbe(o)}` };
     },
-    repair: {},
   },
 ];
 
@@ -351,21 +338,11 @@ export function startStateSampler(connect: ConnectClient, connector: string, int
 }
 
 /**
- * A FAILED sink task re-reads the record that failed it after every restart. Moves the sink past `topic`'s end the
- * way Point-in-Time Recovery does (a paused sink keeps its group active): delete the connector, set its group's
- * offsets for the topic to the end, deploy it again. The skipped rows must then be re-emitted at the source.
+ * The commands of a row's Action Required cell, in the order the runbook gives them: its inline code spans that
+ * an operator runs (`psql …`, `runbook-harness …`). The parsed table flattens inline code, so the row's own line
+ * is read. Names and settings in backticks (`message.key.columns`) are not commands.
  */
-export async function moveSinkPastTopic(connect: ConnectClient, bootstrap: string, sink: ConnectorDefinition, topic: string): Promise<{ partition: number; offset: string }[]> {
-  await connect.deleteConnector(sink.name);
-  const ends = await pollUntil({ what: `offsets of ${sinkGroupId(sink.name)} set to the end of ${topic}`, limitMs: 60_000, intervalMs: 1_000 }, async () => {
-    // Refused while the deleted task's consumer is still a member of the group.
-    const partitions = await withAdmin(bootstrap, async (admin) => {
-      const offsets = (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
-      await admin.setOffsets({ groupId: sinkGroupId(sink.name), topic, partitions: offsets });
-      return offsets;
-    });
-    return { done: true, seen: 'set', value: partitions };
-  });
-  await connect.putConnectorConfig(sink.name, sink.config);
-  return ends;
+export function actionCommands(row: Pick<DecisionRow, 'line'>, runbookName = 'schema-evolution'): string[] {
+  const line = readFileSync(runbookPath(runbookName), 'utf8').split('\n')[row.line - 1] ?? '';
+  return [...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.trim()).filter((c) => /^(psql|runbook-harness)\s/.test(c));
 }

@@ -3,19 +3,25 @@
  * the runbook has it (an edited matrix changes what runs). Each applies the row's change to a table of its own
  * while a workload writes to it, writes probe rows of the new shape, observes what reaches the target (and in
  * what form) within the lag SLO with no operator action, and compares that with the row's Auto-Handled? cell for
- * the source dialect and its Downtime? cell. Then the row's Action Required brings the replica in line, and the
- * no-loss check runs.
+ * the source dialect and its Downtime? cell. Then the commands of the row's Action Required run as the runbook
+ * writes them (psql, runbook-harness; after the drain unless the sink task FAILED), and nothing acknowledged may
+ * be lost. The harness repairs nothing itself: a FAILED sink that the row's commands do not bring back fails
+ * the row, with the runbook's file:line.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
 import { attachJson, attachSamples, attachText, runbookStep } from '../../harness/report/step.js';
 import { checkClaim, type ClaimVerdict } from '../../harness/runbook/claims.js';
 import { decisionMatrix } from '../../harness/runbook/decision-matrix.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { awaitConverged, awaitDrained, awaitRows, CONVERGE_LIMIT_MS, describeTable, lagSloMs, runSql } from '../../harness/scenario/kit.js';
-import { createSql, ddlSql, dlqOf, dlqRecordKey, experimentFor, PROBE_KEY_BASE, moveSinkPastTopic, startStateSampler, targetShape, type MatrixObservation } from '../../harness/scenario/matrix-kit.js';
+import { awaitConverged, awaitDrained, awaitRows, closeOutWorkload, CONVERGE_LIMIT_MS, describeTable, lagSloMs, runSql } from '../../harness/scenario/kit.js';
+import { actionCommands, createSql, ddlSql, dlqOf, dlqRecordKey, experimentFor, PROBE_KEY_BASE, startStateSampler, targetShape, type MatrixObservation } from '../../harness/scenario/matrix-kit.js';
+import { fillPlaceholders, runShellLine, type ShellContext } from '../../harness/scenario/rollback-kit.js';
 import { summariseState } from '../../harness/pipeline/connect-client.js';
 import { pollUntil } from '../../harness/core/poll.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
-import { checkHistory } from '../../harness/verify/history.js';
 import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable, sampleHeartbeatLag } from '../../harness/verify/lag.js';
 import { Workload } from '../../harness/workload/writer.js';
 
@@ -33,7 +39,7 @@ describe(section.title, () => {
       // The experiments' DDL is PostgreSQL's; a SQL Server source needs its own (and capture instances).
       const runs = variant.runs && variant.dialect === 'postgres';
       const label = variant.runs && !runs ? `[${variant.dialect} source — skipped: the matrix experiments have no T-SQL DDL yet]` : variant.label;
-      test.skipIf(!runs)(`${row.changeType} ${label}`, async ({ source, target, pipeline, connect, kafka }) => {
+      test.skipIf(!runs)(`${row.changeType} ${label}`, async ({ source, target, pipeline, connect, kafka, endpoints, pgTools }) => {
         expect(experiment, `${section.file}:${row.line} names change type '${row.changeType}', for which scenarios/schema-evolution/decision-matrix.test.ts has no experiment`).toBeDefined();
         const e = experiment!;
         const dialect = variant.dialect;
@@ -44,7 +50,7 @@ describe(section.title, () => {
         await runSql(source, createSql(e, table), `create ${table} with seed rows`);
         await ensureHeartbeatTable({ source });
         const sourceConfig = Object.fromEntries(Object.entries(e.sourceConfig ?? {}).map(([k, v]) => [k, v.replaceAll('%t', table)]));
-        const deployed = await pipeline.deploy({ tables: [table, DEFAULT_HEARTBEAT_TABLE], source: sourceConfig });
+        await pipeline.deploy({ tables: [table, DEFAULT_HEARTBEAT_TABLE], source: sourceConfig });
         const snapshot = await awaitConverged(source, target, [{ table, key: [KEY] }]);
         expect(snapshot.converged, JSON.stringify(snapshot.report.tables[0])).toBe(true);
         const workload = Workload.start(source, { table, keyColumn: KEY, shape: (_, n) => e.before(n), ratePerSecond: WORKLOAD_RATE });
@@ -52,6 +58,7 @@ describe(section.title, () => {
         const columnsBefore = await describeTable(target, table);
         const states = startStateSampler(connect, pipeline.sinkName);
 
+        if (e.newShapeFirst) workload.setShape((_, n) => e.after(n));
         const ddlError = await runbookStep(`Apply the change: ${row.changeType}`, async () => {
           await attachJson('sink status before the change', await connect.getConnectorStatus(pipeline.sinkName));
           try {
@@ -61,10 +68,11 @@ describe(section.title, () => {
             const message = (error as Error).message.split('\n')[0]!;
             await attachText('the source rejected the DDL', message);
             return message;
+          } finally {
+            // The application writes rows of the new shape from now on (whether or not the DDL went through).
+            workload.setShape((_, n) => e.after(n));
           }
         });
-        // The application writes rows of the new shape from now on (whether or not the DDL went through).
-        workload.setShape((_, n) => e.after(n));
 
         const observation = await runbookStep(`Write rows of the new shape; observe the target within the lag SLO (${lagMs / 1000} s)`, async () => {
           const planned = e.probes ? e.probes(PROBE_KEY_BASE) : [{ key: PROBE_KEY_BASE + 1, row: e.after(PROBE_KEY_BASE + 1) }];
@@ -132,46 +140,59 @@ describe(section.title, () => {
           verdicts.push(verdict);
         });
 
-        await runbookStep(`Action Required (${row.actionRequired}), then nothing lost`, async () => {
-          if (e.repair.source) await runSql(source, e.repair.source.replaceAll('%t', table), 'source repair');
-          if (e.repair.targetFirst) await runSql(target, e.repair.targetFirst.replaceAll('%t', table), 'replica repair');
+        await runbookStep(`Action Required: ${row.actionRequired}`, async () => {
           const status = await connect.getConnectorStatus(pipeline.sinkName);
           const sinkFailed = summariseState(status) === 'FAILED';
-          if (sinkFailed) {
-            // A restart alone re-reads the record that failed the task: move past it, re-emit below.
-            await attachJson('sink status before the repair', status);
-            const skipped = await moveSinkPastTopic(connect, kafka.bootstrap, deployed.sink, pipeline.topicOf(table));
-            await attachJson(`sink offsets for ${table} moved to the end`, skipped);
+          await attachJson(`sink status before the Action Required (${summariseState(status)})`, status);
+          const commands = actionCommands(row).map((c) => fillPlaceholders(c, { table_name: table, ...e.placeholders }));
+          const problems: string[] = [];
+          if (sinkFailed && commands.length === 0) problems.push('the sink task FAILED and the row\'s Action Required gives no command to recover it');
+          if (!sinkFailed) {
+            // The matrix's manual steps come after the sink has drained (queued events would undo them).
+            const drained = await awaitDrained(target, table, KEY, await workload.mark());
+            if (!drained.drained) problems.push(`the sink did not drain ${table} before the Action Required (${drained.seconds.toFixed(0)} s)`);
+            if (e.failingShortcut) {
+              const sql = e.failingShortcut.replaceAll('%t', table);
+              const attempt = await target.query(sql).then(() => undefined, (error: Error) => error.message.split('\n')[0]!);
+              await attachText(`shortcut the matrix rules out: ${sql}`, attempt ?? 'succeeded');
+              if (attempt === undefined) problems.push(`${sql} succeeded on the replica, though the matrix says it fails`);
+            }
           }
-          const marker = await workload.mark();
-          const drained = await awaitDrained(target, table, KEY, marker);
-          expect(drained.drained, `the sink drained ${table} past the marker`).toBe(true);
-          if (e.failingShortcut) {
-            const sql = e.failingShortcut.replaceAll('%t', table);
-            const attempt = await target.query(sql).then(
-              () => undefined,
-              (error: Error) => error.message.split('\n')[0]!,
-            );
-            await attachText(`shortcut: ${sql}`, attempt ?? 'succeeded');
-            expect(attempt, `${sql} on the replica after the drain`).toBeDefined();
+          const workdir = mkdtempSync(path.join(tmpdir(), 'matrix-action-'));
+          const shell: ShellContext = {
+            stateDir: inject('stackStateDir'),
+            cwd: workdir,
+            variables: { TARGET_URL: endpoints.target.url, SOURCE_URL: endpoints.source.url, CONNECT_URL: endpoints.connect.url },
+            tools: { psql: pgTools.psql },
+            // The runbook's topic names (either source) are this pipeline's topic for the table.
+            word: (w) => (/^warehouse\.(warehouse_source\.dbo|public)\.\w+$/.test(w) ? pipeline.topicOf(table) : w),
+          };
+          try {
+            for (const line of commands) {
+              const result = await runShellLine(shell, line);
+              await attachText(`$ ${line}`, `exit ${result.code}\n${result.stdout}\n${result.stderr}`.trim());
+              if (result.code !== 0) problems.push(`\`${line}\` exited ${result.code}: ${result.stderr.trim().split('\n')[0]}`);
+            }
+          } finally {
+            rmSync(workdir, { recursive: true, force: true });
           }
-          if (e.repair.target) await runSql(target, e.repair.target.replaceAll('%t', table), 'replica repair');
-          // Rows the sink could not write are in the DLQ; re-emitting every source row replays them.
-          if (e.repair.reemit || sinkFailed) await runSql(source, `UPDATE ${table} SET name = name`, 're-emit every row');
-          if (sinkFailed) {
-            // Deletes in the skipped stretch cannot be re-emitted: remove replica rows the source no longer has.
-            const live = new Set((await source.query(`SELECT ${KEY}::text AS k FROM ${table}`)).map((r) => r.k));
-            const gone = (await target.query(`SELECT ${KEY}::text AS k FROM ${table}`)).map((r) => r.k!).filter((k) => !live.has(k));
-            if (gone.length) await runSql(target, `DELETE FROM ${table} WHERE ${KEY} IN (${gone.join(', ')})`, 'delete replica rows the source no longer has');
-          }
-          const converged = await awaitConverged(source, target, [{ table, key: [KEY] }]);
-          await attachJson('reconciliation report', converged.report);
-          const sourceColumns = (await describeTable(source, table)).map((c) => c.column_name);
-          const verdict = await checkHistory(history, target, { onlyColumns: sourceColumns });
-          await attachJson('acknowledged-write check', { ...verdict, errors: history.errors.slice(0, 20), dlqKeys: observation.o.dlqKeys });
-          expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
-          expect(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) })).toBe(true);
-          expect(history.writes.length).toBeGreaterThan(WRITES_BEFORE_CHANGE);
+          // The pipeline flows again: a new write reaches the replica.
+          const flowing = await awaitDrained(target, table, KEY, await workload.mark());
+          const after = await connect.getConnectorStatus(pipeline.sinkName);
+          await attachJson(`sink status after the Action Required (${summariseState(after)})`, after);
+          if (!flowing.drained) problems.push(`a write after the Action Required did not reach the replica within ${CONVERGE_LIMIT_MS / 1000} s (sink ${summariseState(after)})`);
+          const closed = await closeOutWorkload(workload, source, target, { table, key: [KEY] });
+          if (!closed.converged) problems.push(`the replica does not match the source: ${JSON.stringify(closed.report.tables[0]?.diffCounts)}`);
+          if (!closed.verdict.pass) problems.push(`acknowledged writes lost or wrong: ${JSON.stringify({ lost: closed.verdict.lost.slice(0, 10), unexpected: closed.verdict.unexpected.slice(0, 10), stale: closed.verdict.stale.slice(0, 5) })}`);
+          if (closed.history.writes.length <= WRITES_BEFORE_CHANGE) problems.push(`only ${closed.history.writes.length} acknowledged writes: the workload did not run through the change`);
+          const done = commands.length ? `ran ${commands.length} command(s) of the row${sinkFailed ? ' on a FAILED sink' : ' after the drain'}` : `no command in the row${sinkFailed ? '' : ' (none needed: the sink kept RUNNING)'}`;
+          const verdict = checkClaim(
+            { ...row.downtimeClaim(), text: `${row.changeType}: Action Required = ${row.actionRequired}` },
+            problems.length === 0,
+            problems.length ? `${done}; ${problems.join('; ')}` : `${done}; the replica matches the source and all ${closed.verdict.keysChecked} acknowledged keys are in it`,
+          );
+          await attachJson('claim verdict', verdict);
+          verdicts.push(verdict);
         });
 
         const failed = verdicts.filter((v) => !v.holds);

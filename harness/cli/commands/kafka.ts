@@ -9,7 +9,7 @@ import { parseCommandArgs, type CliCommand } from '../command.js';
 import { HarnessError, UsageError } from '../errors.js';
 
 const USAGE =
-  'topics | consume --topic T [--from-beginning] [--max-messages N] [--timeout-ms MS] [--headers] | groups --group G | reset-offsets --group G --topic T (--to-earliest | --to-offset N)';
+  'topics | consume --topic T [--from-beginning] [--max-messages N] [--timeout-ms MS] [--headers] | groups --group G | reset-offsets --group G --topic T (--to-earliest | --to-latest | --to-offset N)';
 
 function printMessage(message: TopicMessage, headers: boolean): void {
   const head = headers ? Object.entries(message.headers).map(([k, v]) => `${k}:${v}`).join(',') + '\t' : '';
@@ -57,6 +57,7 @@ export const command: CliCommand = {
         'timeout-ms': { type: 'string' },
         headers: { type: 'boolean' },
         'to-earliest': { type: 'boolean' },
+        'to-latest': { type: 'boolean' },
         'to-offset': { type: 'string' },
         json: { type: 'boolean' },
       },
@@ -100,20 +101,22 @@ export const command: CliCommand = {
       }
       case 'reset-offsets': {
         if (!v.group || !v.topic) throw new UsageError('kafka reset-offsets: --group and --topic are required');
-        if (!v['to-earliest'] && v['to-offset'] === undefined) throw new UsageError('kafka reset-offsets: give --to-earliest or --to-offset N');
-        const offset = v['to-earliest'] ? undefined : number('to-offset', 0);
+        const targets = [v['to-earliest'], v['to-latest'], v['to-offset'] !== undefined].filter(Boolean).length;
+        if (targets !== 1) throw new UsageError('kafka reset-offsets: give one of --to-earliest, --to-latest or --to-offset N');
+        const offset = v['to-earliest'] || v['to-latest'] ? undefined : number('to-offset', 0);
         await withAdmin(bootstrap, async (admin) => {
           const described = await admin.describeGroups([v.group!]);
           if ((described.groups[0]?.members.length ?? 0) > 0) {
             throw new HarnessError(`consumer group ${v.group} has active members; stop its connector first ('runbook-harness connector stop NAME'), then reset, then resume`);
           }
-          if (offset === undefined) await admin.resetOffsets({ groupId: v.group!, topic: v.topic!, earliest: true });
+          if (v['to-earliest']) await admin.resetOffsets({ groupId: v.group!, topic: v.topic!, earliest: true });
           else {
-            const partitions = (await admin.fetchTopicOffsets(v.topic!)).map((p) => ({ partition: p.partition, offset: String(offset) }));
+            // --to-latest: each partition's end (high watermark), past every record written so far.
+            const partitions = (await admin.fetchTopicOffsets(v.topic!)).map((p) => ({ partition: p.partition, offset: offset === undefined ? p.high : String(offset) }));
             await admin.setOffsets({ groupId: v.group!, topic: v.topic!, partitions });
           }
         });
-        process.stdout.write(`offsets of group ${v.group} on ${v.topic} reset to ${offset ?? 'earliest'}\n`);
+        process.stdout.write(`offsets of group ${v.group} on ${v.topic} reset to ${offset ?? (v['to-latest'] ? 'latest' : 'earliest')}\n`);
         return 0;
       }
       default:

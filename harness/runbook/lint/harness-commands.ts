@@ -36,7 +36,7 @@ export const HARNESS_COMMANDS: Record<string, CommandSpec> = {
       topics: { options: [] },
       consume: { options: ['--topic', '--from-beginning', '--max-messages', '--timeout-ms', '--headers'], valued: ['--topic', '--max-messages', '--timeout-ms'], required: [['--topic']] },
       groups: { options: ['--group'], valued: ['--group'], required: [['--group']] },
-      'reset-offsets': { options: ['--group', '--topic', '--to-earliest', '--to-offset'], valued: ['--group', '--topic', '--to-offset'], required: [['--group'], ['--topic'], ['--to-earliest', '--to-offset']] },
+      'reset-offsets': { options: ['--group', '--topic', '--to-earliest', '--to-latest', '--to-offset'], valued: ['--group', '--topic', '--to-offset'], required: [['--group'], ['--topic'], ['--to-earliest', '--to-latest', '--to-offset']] },
     },
   },
   reconcile: {
