@@ -82,11 +82,12 @@ function recordRuns(runbook: string, sectionId: string): void {
     appendSectionRun({ event: 'ran', runbook, sectionId, file, test: state.currentTestName, state: 'run' }, ledger);
     return;
   }
-  beforeEach((ctx) => {
-    ctx.onTestFinished((done) => {
+  // Destructured: with test.extend fixtures (harness/test.ts) vitest rejects a hook whose context is a plain name.
+  beforeEach(({ onTestFinished }) => {
+    onTestFinished(({ task }) => {
       // A test that called ctx.skip() finishes too, as 'skip': it did not run the section.
-      const state = done.task.result?.state ?? 'run';
-      appendSectionRun({ event: state === 'skip' ? 'skipped' : 'ran', runbook, sectionId, file, test: done.task.fullName, state }, ledger);
+      const state = task.result?.state ?? 'run';
+      appendSectionRun({ event: state === 'skip' ? 'skipped' : 'ran', runbook, sectionId, file, test: task.fullName, state }, ledger);
     });
   });
 }
