@@ -25,21 +25,26 @@ describe('the section ledger a scenario run writes', () => {
   const events = runFixtures();
 
   it('records a section as run only by a test that ran, never by a skipped one', () => {
-    const ran = events.filter((e) => e.event === 'ran').map((e) => `${e.sectionId} ${e.state}`);
-    expect(ran).toEqual(['scenario-1-add-nullable-column/procedure pass']);
+    const ran = events.filter((e) => e.event === 'ran').map((e) => `${e.sectionId} ${e.state} ${e.test}`);
+    // The file-level call counts for each test of the file; a call inside a test counts for that test.
+    expect(ran.sort()).toEqual([
+      'scenario-1-add-nullable-column/procedure pass ran.fixture.ts > names another section while running',
+      'scenario-1-add-nullable-column/procedure pass ran.fixture.ts > reads its step and runs',
+      'scenario-3-drop-column run names another section while running',
+    ]);
     expect(events.filter((e) => e.event === 'skipped').map((e) => e.test)).toEqual(['skipped.fixture.ts > skipped while running']);
     const declared = events.filter((e) => e.event === 'declared').map((e) => e.sectionId).sort();
-    expect(declared).toEqual(['scenario-1-add-nullable-column/procedure', 'scenario-2-add-not-null-column-with-default']);
+    expect(declared).toEqual(['scenario-1-add-nullable-column/procedure', 'scenario-2-add-not-null-column-with-default', 'scenario-3-drop-column']);
   });
 
   it('the run gate names the section whose tests were all skipped, and passes the one that ran', () => {
     const report = computeCoverage();
     const run = coverageOfRun(report, loadRunbooks(), events, { partial: true });
-    expect(run.judged).toBe(2);
-    expect(run.ran).toBe(1);
+    expect(run.judged).toBe(3);
+    expect(run.ran).toBe(2);
     expect(run.problems.map((p) => p.sectionId)).toEqual(['scenario-2-add-not-null-column-with-default']);
     expect(run.problems[0].reason).toMatch(/collected \(.*skipped\.fixture\.ts\) but none of them ran: every one was skipped/);
-    expect(formatRunCoverage(run, 'ledger')).toMatch(/run coverage FAILED: 1 of 2/);
+    expect(formatRunCoverage(run, 'ledger')).toMatch(/run coverage FAILED: 1 of 3/);
   });
 });
 
