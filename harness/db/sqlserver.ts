@@ -45,3 +45,31 @@ export async function runSqlServerBatch(endpoint: SqlServerEndpoint, script: str
     await pool.close();
   }
 }
+
+/**
+ * SQL Server's own syntax check: each batch of the script runs under `SET PARSEONLY ON` (set on the batch's first
+ * line, so error line numbers stay the script's), which parses and returns errors without executing anything.
+ */
+export async function sqlServerParseErrors(endpoint: SqlServerEndpoint, script: string): Promise<{ line: number; message: string }[]> {
+  const batches: { start: number; lines: string[] }[] = [{ start: 0, lines: [] }];
+  script.split('\n').forEach((line, i) => {
+    if (/^\s*GO\s*$/i.test(line)) batches.push({ start: i + 1, lines: [] });
+    else batches[batches.length - 1].lines.push(line);
+  });
+  const pool = await connectSqlServer(endpoint);
+  const errors: { line: number; message: string }[] = [];
+  try {
+    for (const batch of batches) {
+      if (batch.lines.join('').trim() === '') continue;
+      try {
+        await pool.request().batch(`SET PARSEONLY ON; ${batch.lines.join('\n')}`);
+      } catch (error) {
+        const e = error as { lineNumber?: number; message: string; precedingErrors?: { lineNumber?: number; message: string }[] };
+        for (const one of [...(e.precedingErrors ?? []), e]) errors.push({ line: batch.start + (one.lineNumber ?? 1), message: one.message });
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  return errors;
+}

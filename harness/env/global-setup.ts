@@ -7,12 +7,15 @@
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { clearFindings, readFindings, summarizeFindings } from '../report/findings-ledger.js';
+import { clearSectionsRan, sectionsRanPath } from '../runbook/sections-ran.js';
 import { startStack } from './select.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     stackStateDir: string;
     sourceDialect: 'postgres' | 'sqlserver';
+    /** Where runbookSection() records which sections' tests ran (read by `coverage --ran`). */
+    sectionsRanLedger: string;
   }
 }
 
@@ -22,11 +25,13 @@ export const TEST_STATE_DIR = path.resolve(process.env.RUNBOOK_HARNESS_TEST_STAT
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
   clearFindings();
+  clearSectionsRan();
   process.stderr.write('runbook-harness: starting the stack for the scenario suite\n');
   const stack = await startStack({ stateDir: TEST_STATE_DIR });
   process.stderr.write(`runbook-harness: stack (${stack.endpoints.env}) up in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   project.provide('stackStateDir', TEST_STATE_DIR);
   project.provide('sourceDialect', stack.endpoints.source.dialect);
+  project.provide('sectionsRanLedger', sectionsRanPath());
   // Ctrl-C: vitest exits 1 ms after the signal, so the stack is killed synchronously here.
   const onSignal = () => stack.abort();
   process.once('SIGINT', onSignal);

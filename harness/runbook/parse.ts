@@ -232,13 +232,21 @@ function fillContent(draft: Draft, file: string): void {
 /**
  * A heading pattern (Scenario N:, Emergency N:, P0–P3:, Issue:) or a `<!-- kind: … -->` marker gives a section
  * its kind; a section with runnable code and no kinded ancestor is a procedure. Sub-sections belong to the
- * nearest kinded ancestor (a scenario's Procedure and Rollback are parts of the scenario).
+ * nearest kinded ancestor (a scenario's Procedure and Rollback are parts of the scenario), except that a
+ * procedure-shaped sub-section of a reference section is its own tested unit.
  */
 function assignKinds(drafts: Draft[], byId: Map<string, Draft>): void {
   for (const draft of drafts) {
     const s = draft.section;
     const parent = s.parentId ? byId.get(s.parentId)?.section : undefined;
-    if (parent?.unitId && !draft.explicitKind) {
+    // "reference" says "nothing here to run": it does not silence a procedure placed under it. A sub-section
+    // with its own heading kind (Scenario 8: …) or with numbered steps that carry runnable code is tested on its
+    // own, unless its own `<!-- kind: reference -->` marker says otherwise.
+    const procedureUnderReference = parent?.kind === 'reference' && !draft.explicitKind && (draft.ownKind !== undefined || hasRunnableSteps(s));
+    if (procedureUnderReference) {
+      s.kind = draft.ownKind ?? 'procedure';
+      s.unitId = s.id;
+    } else if (parent?.unitId && !draft.explicitKind) {
       s.kind = parent.kind;
       s.unitId = parent.unitId;
     } else if (draft.ownKind) {
@@ -249,6 +257,11 @@ function assignKinds(drafts: Draft[], byId: Map<string, Draft>): void {
       s.unitId = s.id;
     }
   }
+}
+
+/** Numbered steps at least one of which has a block to run: the shape of a procedure. */
+function hasRunnableSteps(section: Section): boolean {
+  return section.steps.some((step) => step.codeBlocks.some((b) => EXECUTABLE_LANGS.has(b.lang)));
 }
 
 const cache = new Map<string, { mtimeMs: number; runbook: Runbook }>();

@@ -3,10 +3,12 @@
  * gate reads these calls statically, so both arguments must be string literals.
  */
 import * as allure from 'allure-js-commons';
-import { beforeEach } from 'vitest';
+import path from 'node:path';
+import { beforeEach, expect, inject } from 'vitest';
 import { loadRunbook, sectionTree } from './parse.js';
 import type { Claim } from './claims.js';
 import type { CodeBlock, Section, Side, SourceDialect, Step } from './model.js';
+import { appendSectionRun } from './sections-ran.js';
 
 export type SqlWhere = { side: 'source'; dialect: SourceDialect } | { side: 'target' };
 export type BlockFilter = { lang?: string; side?: Side; dialect?: SourceDialect };
@@ -59,6 +61,37 @@ function tagAllure(runbookTitle: string, topLevel: string | undefined, section: 
   }
 }
 
+/**
+ * Scenario runs only (the scenarios' globalSetup provides the ledger): the section is declared now, while the
+ * file is collected, and counted as run by each test of this scope that finishes. Skipped tests never run the
+ * hook, so a section whose tests were all skipped is declared and never ran: `coverage --ran` fails on it.
+ */
+function recordRuns(runbook: string, sectionId: string): void {
+  let ledger: string | undefined;
+  try {
+    ledger = inject('sectionsRanLedger');
+  } catch {
+    return; // not inside vitest
+  }
+  if (!ledger) return; // the unit project: nothing runs against a stack
+  const state = expect.getState();
+  const file = path.relative(process.cwd(), state.testPath ?? '(unknown file)');
+  appendSectionRun({ event: 'declared', runbook, sectionId, file }, ledger);
+  // Called inside a running test: that test is running it now.
+  if (state.currentTestName) {
+    appendSectionRun({ event: 'ran', runbook, sectionId, file, test: state.currentTestName, state: 'run' }, ledger);
+    return;
+  }
+  // Destructured: with test.extend fixtures (harness/test.ts) vitest rejects a hook whose context is a plain name.
+  beforeEach(({ onTestFinished }) => {
+    onTestFinished(({ task }) => {
+      // A test that called ctx.skip() finishes too, as 'skip': it did not run the section.
+      const state = task.result?.state ?? 'run';
+      appendSectionRun({ event: state === 'skip' ? 'skipped' : 'ran', runbook, sectionId, file, test: task.fullName, state }, ledger);
+    });
+  });
+}
+
 export function runbookSection(runbook: string, sectionId: string): RunbookSection {
   const parsed = loadRunbook(runbook);
   const section = parsed.sections.find((s) => s.id === sectionId);
@@ -72,6 +105,7 @@ export function runbookSection(runbook: string, sectionId: string): RunbookSecti
   let top: Section | undefined = section;
   while (top?.parentId && top.depth > 2) top = parsed.sections.find((s) => s.id === top!.parentId);
   tagAllure(parsed.title, top?.title, section, runbook);
+  recordRuns(parsed.name, sectionId);
 
   const where = `${parsed.file} [${sectionId}]`;
   const view: RunbookSection = {

@@ -56,20 +56,44 @@ describe('runbook-harness lint', () => {
 });
 
 describe('runbook-harness coverage', () => {
-  it('exits 0 with every untested section printed as pending', () => {
+  it('prints the pending count per runbook and never says OK while anything is pending; exit 0 without gaps', () => {
     const r = cli('coverage');
-    expect(r.stdout).toMatch(/^runbooks\/database-migration\.md: \d+ tested sections, \d+ covered, \d+ pending, 0 gaps$/m);
+    expect(r.stdout).toMatch(/^database-migration: \d+ of \d+ tested sections covered, \d+ pending$/m);
+    expect(r.stdout).toMatch(/^schema-evolution: (\d+) of \1 tested sections covered, 0 pending$/m);
     const pending = JSON.parse(readFileSync('runbooks/coverage-pending.json', 'utf8')) as { sections: Record<string, string[]> };
     for (const ids of Object.values(pending.sections)) {
       for (const id of ids) expect(r.stdout).toMatch(new RegExp(`^  pending  [a-z]+\\s+${id}  \\(0 tests\\)$`, 'm'));
     }
-    expect(r.stdout).toMatch(/coverage OK/);
+    const anyPending = Object.values(pending.sections).some((ids) => ids.length > 0);
+    expect(anyPending).toBe(true);
+    expect(r.stdout).not.toMatch(/coverage OK/);
+    expect(r.stdout).toMatch(/^coverage INCOMPLETE: no gaps and no dangling references, but \d+ of \d+ tested sections have no test yet \(database-migration: \d+\)/m);
     expect(r.code).toBe(0);
   });
 
   it('prints the map as JSON', () => {
-    const report = JSON.parse(cli('coverage', '--json').stdout) as { ok: boolean; runbooks: { runbook: string }[] };
+    const report = JSON.parse(cli('coverage', '--json').stdout) as { ok: boolean; complete: boolean; runbooks: { runbook: string }[] };
     expect(report.ok).toBe(true);
+    expect(report.complete).toBe(false);
     expect(report.runbooks.map((r) => r.runbook)).toEqual(['database-migration', 'schema-evolution']);
+  });
+
+  it('--ran: exit 1 when a covered section had no test that ran, naming the skipped-only one; exit 2 without a ledger', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cov-ran-'));
+    const ledger = path.join(dir, 'ledger.jsonl');
+    const file = 'scenarios/schema-evolution/scenario-1-add-nullable-column.test.ts';
+    writeFileSync(ledger, JSON.stringify({ event: 'declared', runbook: 'schema-evolution', sectionId: 'scenario-1-add-nullable-column', file }) + '\n');
+    const r = cli('coverage', '--ran', ledger, '--partial');
+    expect(r.stdout).toContain(`not run: schema-evolution#scenario-1-add-nullable-column: its tests were collected (${file}) but none of them ran: every one was skipped`);
+    expect(r.stdout).toMatch(/run coverage FAILED: 1 of 1 /);
+    expect(r.code).toBe(1);
+    writeFileSync(ledger, JSON.stringify({ event: 'ran', runbook: 'schema-evolution', sectionId: 'scenario-1-add-nullable-column/procedure', file, test: 't', state: 'pass' }) + '\n', { flag: 'a' });
+    expect(cli('coverage', '--ran', ledger, '--partial').code).toBe(0);
+    // A whole run judges every covered section: the other sections' tests never ran here.
+    expect(cli('coverage', '--ran', ledger).code).toBe(1);
+    const none = cli('coverage', '--ran', path.join(dir, 'absent.jsonl'));
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no ledger at .*absent\.jsonl; it is written by a scenario run/);
+    expect(cli('coverage', '--partial').code).toBe(2);
   });
 });

@@ -35,13 +35,30 @@ describe('SQL', () => {
     expect(brief(await lintSql('\\d+ customers\nSELECT 1;', 'postgres', ctx))).toEqual(['10 info sql-not-checked']);
   });
 
-  it('T-SQL: parses what node-sql-parser knows, says "not checked" for what it lacks, errors on DML no grammar accepts', async () => {
-    expect(await lintSql('SELECT TOP 10 * FROM dbo.customers ORDER BY customer_id;', 'sqlserver', ctx)).toEqual([]);
-    expect(brief(await lintSql("EXEC sp_rename 'dbo.t.a', 'b', 'COLUMN';", 'sqlserver', ctx))).toEqual(['10 info sql-not-checked']);
+  it('T-SQL: a misspelled keyword is an error at its line, with the word it stopped at', async () => {
+    const found = await lintSql('-- add the column\nALTER TABLEE dbo.customers\n  ADDD COLUMN middle_name NVARCHAR(50) NULL;', 'sqlserver', ctx);
+    expect(brief(found)).toEqual(['11 error sql-syntax']);
+    expect(found[0].message).toMatch(/^T-SQL \(ANTLR grammars-v4 TSqlParser\): syntax error near 'TABLEE'/);
+    expect(brief(await lintSql('ALTER TABLE dbo.customers\n  ADDD middle_name NVARCHAR(50) NULL;', 'sqlserver', ctx))).toEqual(['11 error sql-syntax']);
+    // PostgreSQL's spelling is not T-SQL: SQL Server has no ADD COLUMN.
+    expect(brief(await lintSql('ALTER TABLE dbo.customers ADD COLUMN middle_name NVARCHAR(50) NULL;', 'sqlserver', ctx))).toEqual(['10 error sql-syntax']);
     expect(brief(await lintSql('SELECT a FROM dbo.t SAMPLE(100);', 'sqlserver', ctx))).toEqual(['10 error sql-syntax']);
   });
 
-  it('never reports an error on valid T-SQL the parsers lack', async () => {
+  it('T-SQL: parses procedures and batches; DENY and REVOKE, which the grammar lacks, are noted as not checked', async () => {
+    expect(await lintSql('SELECT TOP 10 * FROM dbo.customers ORDER BY customer_id;', 'sqlserver', ctx)).toEqual([]);
+    expect(await lintSql("EXEC sp_rename 'dbo.t.a', 'b', 'COLUMN';\nGO\nIF OBJECT_ID('dbo.t') IS NOT NULL\nBEGIN\n  PRINT 'x';\n  SELECT 1;\nEND", 'sqlserver', ctx)).toEqual([]);
+    expect(brief(await lintSql('SELECT 1;\nDENY INSERT ON SCHEMA::dbo TO app;\nALTER TABLEE t ADD c INT;', 'sqlserver', ctx))).toEqual(['11 info sql-not-checked', '12 error sql-syntax']);
+    expect(brief(await lintSql('SELECT * FROM dbo.t TABLESAMPLE (100 ROWS);', 'sqlserver', ctx))).toEqual(['10 info sql-not-checked']);
+  });
+
+  it('T-SQL: SQL Server\'s own SET PARSEONLY ON findings are errors at their line', async () => {
+    const server = async (script: string) => (script.includes('ADD COLUMN') ? [{ line: 2, message: "Incorrect syntax near the keyword 'COLUMN'." }] : []);
+    expect(brief(await lintSql('SELECT 1;\nALTER TABLE dbo.t ADD COLUMN c INT;', 'sqlserver', ctx, server))).toEqual(['11 error sql-syntax', '11 error sql-syntax']);
+    expect(await lintSql('SELECT 1;', 'sqlserver', ctx, server)).toEqual([]);
+  });
+
+  it('never reports an error on valid T-SQL', async () => {
     const valid = [
       'DELETE TOP (10) FROM dbo.t WHERE a = 1;',
       'SELECT a INTO #tmp FROM dbo.t;',
@@ -50,7 +67,6 @@ describe('SQL', () => {
       'SELECT * FROM dbo.t CROSS APPLY dbo.fn(t.a) f;',
       'SELECT a FROM dbo.t FOR JSON PATH;',
       'INSERT INTO dbo.t (a) OUTPUT inserted.id VALUES (1);',
-      'SELECT * FROM dbo.t TABLESAMPLE (100 ROWS);',
       'SELECT TOP 10 PERCENT * FROM dbo.t;',
       'SELECT a FROM dbo.t ORDER BY a OFFSET 10 ROWS FETCH NEXT 5 ROWS ONLY;',
       "SELECT STRING_AGG(name, ',') WITHIN GROUP (ORDER BY name) FROM dbo.t;",
@@ -72,6 +88,10 @@ describe('SQL', () => {
     const mixed = "INSERT INTO dbo.t (id) VALUES (1);\nSELECT id FROM t WHERE id = 1 LIMIT 1;\nALTER TABLE t ALTER COLUMN c TYPE text;";
     expect(await lintSql(mixed, undefined, ctx)).toEqual([]);
     expect(brief(await lintSql('./run.sh --x', undefined, ctx))).toEqual(['10 error sql-syntax']);
+    // Neither grammar accepts a misspelled keyword: the error names both parsers.
+    const misspelt = await lintSql('SELECT 1;\nALTER TABLEE t ADDD COLUMN c INT;', undefined, ctx);
+    expect(brief(misspelt)).toEqual(['11 error sql-syntax']);
+    expect(misspelt[0].message).toMatch(/neither PostgreSQL .* nor T-SQL .*near 'TABLEE'/);
   });
 });
 

@@ -155,3 +155,54 @@ describe('the project runbooks', () => {
   });
 
 });
+
+describe('a procedure placed under a reference heading', () => {
+  const text = `# R
+
+## Appendix
+<!-- kind: reference -->
+
+### Scenario 8: Add a Computed Column
+
+1. **Add the column**
+
+   \`\`\`sql source=sqlserver
+   ALTER TABLE dbo.t ADD c AS (a + b);
+   \`\`\`
+
+### Re-create the Slot
+
+1. **Drop it**
+
+   \`\`\`sql source=postgres
+   SELECT pg_drop_replication_slot('s');
+   \`\`\`
+
+### Slot Queries
+<!-- kind: reference -->
+
+1. **List**
+
+   \`\`\`sql source=postgres
+   SELECT * FROM pg_replication_slots;
+   \`\`\`
+
+### Useful Queries
+
+\`\`\`sql source=postgres
+SELECT 1;
+\`\`\`
+`;
+  const runbook = parseRunbook(text, 'r.md');
+  const byId = (id: string) => runbook.sections.find((s) => s.id === id)!;
+
+  it('is tested on its own: a heading kind or runnable numbered steps are not silenced by an inherited reference', () => {
+    expect(byId('scenario-8-add-a-computed-column')).toMatchObject({ kind: 'scenario', unitId: 'scenario-8-add-a-computed-column' });
+    expect(byId('re-create-the-slot')).toMatchObject({ kind: 'procedure', unitId: 're-create-the-slot' });
+  });
+
+  it('stays reference when its own marker says so, or when it is only a list of queries', () => {
+    expect(byId('slot-queries')).toMatchObject({ kind: 'reference', unitId: 'slot-queries' });
+    expect(byId('useful-queries')).toMatchObject({ kind: 'reference', unitId: 'appendix' });
+  });
+});

@@ -8,6 +8,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { environmentName } from '../../env/select.js';
 import { parseCommandArgs, type CliCommand } from '../command.js';
+import { computeCoverage, loadRunbooks } from '../../runbook/coverage.js';
+import { coverageOfRun, formatRunCoverage } from '../../runbook/coverage-run.js';
+import { readSectionsRan, sectionsRanPath } from '../../runbook/sections-ran.js';
 
 const require = createRequire(import.meta.url);
 
@@ -39,7 +42,17 @@ export const command: CliCommand = {
     const started = Date.now();
     // Each rehearsal's evidence stands alone: an earlier run's results would mix into this report.
     rmSync('reports/allure-results', { recursive: true, force: true });
-    const code = await run(process.execPath, [binOf('vitest', 'vitest.mjs'), 'run', '--project', 'scenarios', ...parsed.positionals], { ...process.env, RUNBOOK_HARNESS_ENV: env });
+    let code = await run(process.execPath, [binOf('vitest', 'vitest.mjs'), 'run', '--project', 'scenarios', ...parsed.positionals], { ...process.env, RUNBOOK_HARNESS_ENV: env });
+    // A section counts only when a test of it ran; a filtered rehearsal judges only the sections it collected.
+    const events = readSectionsRan();
+    if (events) {
+      const gate = coverageOfRun(computeCoverage(), loadRunbooks(), events, { partial: parsed.positionals.length > 0 });
+      process.stderr.write(formatRunCoverage(gate, sectionsRanPath()).replace(/^/gm, 'runbook-harness: ') + '\n');
+      if (!gate.ok && code === 0) code = 1;
+    } else {
+      process.stderr.write(`runbook-harness: no section ledger at ${sectionsRanPath()}: the scenario run recorded nothing\n`);
+      if (code === 0) code = 1;
+    }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     if (!parsed.values['no-report']) {
       const reportCode = await run(process.execPath, [binOf('allure', 'cli.js'), 'generate', 'reports/allure-results', '-o', 'reports/allure-report']);

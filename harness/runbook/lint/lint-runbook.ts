@@ -6,7 +6,9 @@
 import { loadRunbook } from '../parse.js';
 import { at, type BlockContext, type Finding } from './finding.js';
 import { lintJson, type ConnectorConfig } from './lint-json.js';
-import { lintSql } from './lint-sql.js';
+import { lintSql, type TsqlServerCheck } from './lint-sql.js';
+import { readStackState } from '../../env/state.js';
+import { sqlServerParseErrors, type SqlServerEndpoint } from '../../db/sqlserver.js';
 import { jsonHeredocs, lintShell } from './lint-shell.js';
 import { lintProperties } from './lint-properties.js';
 import { INSTALLED_CONNECTOR_CLASSES } from './connector-rules.js';
@@ -22,7 +24,7 @@ export interface LintResult {
   connectorConfigs: number;
 }
 
-export async function lintFile(file: string, validator?: ConnectValidator): Promise<{ findings: Finding[]; connectors: number }> {
+export async function lintFile(file: string, validator?: ConnectValidator, sqlServer?: TsqlServerCheck): Promise<{ findings: Finding[]; connectors: number }> {
   const runbook = loadRunbook(file);
   const findings: Finding[] = [];
   const installed = validator?.installed ?? INSTALLED_CONNECTOR_CLASSES;
@@ -43,7 +45,7 @@ export async function lintFile(file: string, validator?: ConnectValidator): Prom
         if (tagsSql && !block.side) {
           findings.push(at(ctx, -1, 'warning', 'sql-untagged', 'SQL block without source=postgres|sqlserver or target: the harness cannot tell where it runs'));
         }
-        findings.push(...(await lintSql(block.value, block.dialect, ctx)));
+        findings.push(...(await lintSql(block.value, block.dialect, ctx, sqlServer)));
       } else if (SHELL.has(block.lang)) {
         findings.push(...lintShell(block.value, ctx));
         for (const doc of jsonHeredocs(block.value)) {
@@ -66,12 +68,20 @@ export async function lintFile(file: string, validator?: ConnectValidator): Prom
   return { findings, connectors: connectors.length };
 }
 
-export async function lintFiles(files: string[], options: { connect?: boolean } = {}): Promise<LintResult> {
+/** SQL Server's own parser for sqlserver blocks: the one given, else a running stack's SQL Server source. */
+function sqlServerCheck(options: { connect?: boolean; sqlServer?: SqlServerEndpoint }): TsqlServerCheck | undefined {
+  const stackSource = options.connect === false ? undefined : readStackState()?.endpoints.source;
+  const endpoint = options.sqlServer ?? (stackSource?.dialect === 'sqlserver' ? stackSource : undefined);
+  return endpoint ? (script) => sqlServerParseErrors(endpoint, script) : undefined;
+}
+
+export async function lintFiles(files: string[], options: { connect?: boolean; sqlServer?: SqlServerEndpoint } = {}): Promise<LintResult> {
   const validator = options.connect === false ? undefined : await connectValidator();
+  const sqlServer = sqlServerCheck(options);
   const findings: Finding[] = [];
   let connectorConfigs = 0;
   for (const file of files) {
-    const result = await lintFile(file, validator);
+    const result = await lintFile(file, validator, sqlServer);
     findings.push(...result.findings);
     connectorConfigs += result.connectors;
   }
