@@ -38,7 +38,16 @@ export function readFindings(file = findingsLedgerPath()): HarnessFinding[] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as HarnessFinding);
+    .map(parseLine);
+}
+
+/** A line cut short (a worker killed mid-write) stays visible in the summary instead of breaking it. */
+function parseLine(line: string): HarnessFinding {
+  try {
+    return JSON.parse(line) as HarnessFinding;
+  } catch {
+    return { kind: 'repair', what: 'unreadable ledger line', detail: line.slice(0, 200), test: '(unreadable ledger line)', at: '' };
+  }
 }
 
 /** One line per kind of finding: "harness-initiated restart: sink stalled after resume in 2 tests: a; b". */

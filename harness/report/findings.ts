@@ -20,7 +20,7 @@ export async function recordFinding(kind: FindingKind, what: string, detail: str
   } catch {
     // not inside a vitest test
   }
-  const finding: HarnessFinding = { kind, what, detail: redact(detail), test, at: new Date().toISOString() };
+  const finding: HarnessFinding = { kind, what: redact(what), detail: redact(detail), test: redact(test), at: new Date().toISOString() };
   appendFinding(finding);
   await attachJson(`harness-initiated ${kind}: ${what}`, finding).catch(() => undefined);
   return finding;
