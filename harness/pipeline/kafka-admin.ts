@@ -36,7 +36,7 @@ export interface TopicMessage {
  */
 export class MissingTopicError extends Error {
   constructor(readonly topic: string, readonly bootstrap: string) {
-    super(`topic ${topic} does not exist on ${bootstrap} (list them with 'runbook-harness kafka topics'; use topicExists() to check for absence)`);
+    super(`topic ${topic} does not exist on ${bootstrap} (list them with 'runbook-harness kafka topics')`);
     this.name = 'MissingTopicError';
   }
 }
