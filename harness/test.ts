@@ -20,7 +20,7 @@ import { COMPONENTS } from './env/stack.js';
 import { NetworkFaults } from './faults/network.js';
 import { Pipeline } from './fixtures/pipeline.js';
 import { ConnectClient } from './pipeline/connect-client.js';
-import { consumerGroupLag, readTopic, sinkGroupId, topicMessageCount } from './pipeline/kafka-admin.js';
+import { consumerGroupLag, readTopic, sinkGroupId, topicExists, topicMessageCount } from './pipeline/kafka-admin.js';
 import { registerSecrets } from './report/secrets.js';
 import { openSession } from './verify/reconcile/index.js';
 
@@ -35,6 +35,7 @@ export function kafkaReader(bootstrap: string) {
     sinkLag: (connector: string) => consumerGroupLag(bootstrap, sinkGroupId(connector)),
     read: (topic: string, options?: { maxMessages?: number; limitMs?: number }) => readTopic(bootstrap, topic, options),
     count: (topic: string) => topicMessageCount(bootstrap, topic),
+    exists: (topic: string) => topicExists(bootstrap, topic),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { pollUntil } from '../core/poll.js';
 
 export interface PartitionLag {
   topic: string;
@@ -27,6 +28,17 @@ export interface TopicMessage {
   key: string | null;
   value: string | null;
   headers: Record<string, string>;
+}
+
+/**
+ * A read of a topic the broker does not have. Kept apart from "empty": a misspelt or never-created topic
+ * must not pass for a topic with no messages (a DLQ check, a "no schema-change topic" check).
+ */
+export class MissingTopicError extends Error {
+  constructor(readonly topic: string, readonly bootstrap: string) {
+    super(`topic ${topic} does not exist on ${bootstrap} (list them with 'runbook-harness kafka topics')`);
+    this.name = 'MissingTopicError';
+  }
 }
 
 function client(bootstrap: string): Kafka {
@@ -73,10 +85,15 @@ export async function sinkConsumerLag(bootstrap: string, connectorName: string):
   return consumerGroupLag(bootstrap, sinkGroupId(connectorName));
 }
 
-/** Number of messages in a topic (sum of end − start offsets); 0 when the topic does not exist. */
+/** Whether the broker has the topic (listing only: a metadata read could auto-create it). */
+export function topicExists(bootstrap: string, topic: string): Promise<boolean> {
+  return withAdmin(bootstrap, async (admin) => (await admin.listTopics()).includes(topic));
+}
+
+/** Number of messages in a topic (sum of end − start offsets); MissingTopicError when the topic does not exist. */
 export async function topicMessageCount(bootstrap: string, topic: string): Promise<number> {
   return withAdmin(bootstrap, async (admin) => {
-    if (!(await admin.listTopics()).includes(topic)) return 0;
+    if (!(await admin.listTopics()).includes(topic)) throw new MissingTopicError(topic, bootstrap);
     const offsets = await admin.fetchTopicOffsets(topic);
     return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
   });
@@ -85,6 +102,7 @@ export async function topicMessageCount(bootstrap: string, topic: string): Promi
 /**
  * Reads a topic from the beginning with a throwaway group (deleted afterwards), until maxMessages
  * or until everything up to the end offsets seen at the start has been read, within limitMs.
+ * MissingTopicError when the topic does not exist ([] means it exists and is empty).
  */
 export async function readTopic(bootstrap: string, topic: string, options: { maxMessages?: number; limitMs?: number } = {}): Promise<TopicMessage[]> {
   const maxMessages = options.maxMessages ?? Number.MAX_SAFE_INTEGER;
@@ -94,7 +112,7 @@ export async function readTopic(bootstrap: string, topic: string, options: { max
     if (!(await admin.listTopics()).includes(topic)) return undefined;
     return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
   });
-  if (!ends) return [];
+  if (!ends) throw new MissingTopicError(topic, bootstrap);
   const expected = Math.min(maxMessages, ends.reduce((sum, p) => sum + p.high - p.low, 0));
   if (expected === 0) return [];
   const group = `runbook-harness-reader-${randomUUID()}`;
@@ -128,4 +146,41 @@ export async function readTopic(bootstrap: string, topic: string, options: { max
     await withAdmin(bootstrap, (admin) => admin.deleteGroups([group])).catch(() => undefined);
   }
   return messages;
+}
+
+export interface CaughtUp {
+  caughtUp: boolean;
+  seconds: number;
+  /** The lag last read. */
+  lag: GroupLag;
+  /** Why it is not caught up, when it is not (the poll's last observation). */
+  reason?: string;
+}
+
+/**
+ * Waits until the group's committed offsets reach the log end on every partition of `topics` (each topic
+ * must have a committed partition: a group that never committed has a total lag of 0 and proves nothing).
+ * Offsets are committed every `offset.flush.interval.ms`, so a limit of a few intervals is needed.
+ */
+export async function awaitGroupCaughtUp(readLag: () => Promise<GroupLag>, topics: string[], limitMs: number): Promise<CaughtUp> {
+  if (topics.length === 0) throw new Error('awaitGroupCaughtUp needs the topics the group must have caught up on');
+  const started = Date.now();
+  let lag: GroupLag | undefined;
+  const problem = (l: GroupLag): string | undefined => {
+    const uncommitted = topics.filter((t) => !l.partitions.some((p) => p.topic === t));
+    if (uncommitted.length) return `no committed offset on ${uncommitted.join(', ')}`;
+    const behind = l.partitions.filter((p) => topics.includes(p.topic) && p.lag > 0);
+    return behind.length ? behind.map((p) => `${p.topic}[${p.partition}] committed ${p.committed}, end ${p.end}`).join('; ') : undefined;
+  };
+  try {
+    await pollUntil({ what: `the consumer group's committed offsets to reach the end of ${topics.join(', ')}`, limitMs, intervalMs: 250 }, async () => {
+      lag = await readLag();
+      const p = problem(lag);
+      return { done: p === undefined, seen: p ?? 'caught up' };
+    });
+    return { caughtUp: true, seconds: (Date.now() - started) / 1000, lag: lag! };
+  } catch (error) {
+    const last = lag ?? (await readLag());
+    return { caughtUp: false, seconds: (Date.now() - started) / 1000, lag: last, reason: error instanceof Error ? error.message : String(error) };
+  }
 }

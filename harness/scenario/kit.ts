@@ -92,18 +92,33 @@ export async function awaitColumn(session: SqlSession, table: string, column: st
   }
 }
 
-/** Waits until a query returns `expected` rows (or the limit passes); returns the rows last seen. */
-export async function awaitRows(session: SqlSession, sql: string, expected: number, limitMs: number): Promise<{ ok: boolean; seconds: number; rows: Record<string, string | null>[] }> {
+/** PostgreSQL's syntax_error: a query that can never succeed, however long the wait. */
+const SYNTAX_ERROR = '42601';
+
+/**
+ * Waits until a query returns `expected` rows (or the limit passes); returns the rows last seen. A query that
+ * errors is never taken for 0 rows: polling goes on (a table the sink has not created yet errors until it
+ * exists), a syntax error stops it, and the last error comes back in `error` with `ok` false.
+ */
+export async function awaitRows(session: SqlSession, sql: string, expected: number, limitMs: number): Promise<{ ok: boolean; seconds: number; rows: Record<string, string | null>[]; error?: string }> {
   const started = Date.now();
   let rows: Record<string, string | null>[] = [];
+  let error: string | undefined;
   try {
     await pollUntil({ what: `${expected} rows from: ${sql}`, limitMs, intervalMs: 100 }, async () => {
-      rows = await session.query(sql).catch(() => []);
+      try {
+        rows = await session.query(sql);
+        error = undefined;
+      } catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+        const code = (e as { cause?: { code?: string } }).cause?.code;
+        return { done: false, seen: `error: ${error}`, abort: code === SYNTAX_ERROR ? (e as Error) : undefined };
+      }
       return { done: rows.length === expected, seen: `${rows.length} rows` };
     });
     return { ok: true, seconds: (Date.now() - started) / 1000, rows };
   } catch {
-    return { ok: false, seconds: (Date.now() - started) / 1000, rows };
+    return { ok: false, seconds: (Date.now() - started) / 1000, rows, ...(error === undefined ? {} : { error }) };
   }
 }
 

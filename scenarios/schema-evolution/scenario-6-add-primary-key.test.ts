@@ -4,10 +4,13 @@
  * throughout. What the sink does with a keyless table's events (it upserts by record key) is observed, not assumed.
  */
 import { readFileSync } from 'node:fs';
+import { inject } from 'vitest';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { readDlq, sectionSql, stepBlocks, textClaim, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
+import { splitSql } from '../../harness/runbook/lint/sql-split.js';
+import { harnessCommands, runHarnessCli } from '../../harness/scenario/rollback-kit.js';
 import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test, type SourceDialect } from '../../harness/test.js';
 import { Workload } from '../../harness/workload/writer.js';
@@ -119,6 +122,63 @@ describe(section.title, () => {
         const dlq = await readDlq(kafka, pipeline.dlqTopic);
         await attachJson('DLQ messages', dlq);
         expect(dlq).toEqual([]);
+      });
+    });
+
+    test.skipIf(!variant.runs)(`steps 2 and 3 on a replica created without the key ${variant.label}`, async ({ source, target, pipeline, connect }) => {
+      const dialect = variant.dialect;
+      const stateDir = inject('stackStateDir');
+      await runbookStep('Rehearsal Setup: a keyless transactions table, and a replica table without the key', async () => {
+        await resetSampleTables(source, target, [TABLE]);
+        for (const sql of sectionSql(setup, 'source', dialect)) await runSql(source, sql, `keyless table (${dialect})`);
+        const replica = sectionSql(setup, 'target', dialect);
+        expect(replica.length, 'the Rehearsal Setup creates a replica table without the key').toBeGreaterThan(0);
+        for (const sql of replica) await runSql(target, sql, 'replica table without the key');
+        await pipeline.deploy({ tables: ['customers', 'orders', 'products', TABLE], source: messageKeyConfig(dialect) });
+      });
+
+      await runbookStep(`1. ${procedure.step(1).title}`, () => runSql(source, procedure.stepSql(1, { side: 'source', dialect }), `add the key on the source (${dialect})`));
+
+      await runbookStep(`2. ${procedure.step(2).title}`, async () => {
+        const failed = await connect.awaitConnectorState(pipeline.sinkName, 'FAILED', CONVERGE_LIMIT_MS).catch((e: Error) => e);
+        const status = await connect.getConnectorStatus(pipeline.sinkName);
+        await attachJson('sink status', status);
+        const cause = (status.tasks[0]?.trace ?? '').split('\n').filter((l) => l.startsWith('Caused by')).pop() ?? '';
+        expect(status.tasks[0]?.state, failed instanceof Error ? failed.message : 'the task FAILED').toBe('FAILED');
+        expect(cause, 'Expected: FAILED on no unique or exclusion constraint matching the ON CONFLICT specification').toContain('no unique or exclusion constraint matching the ON CONFLICT specification');
+      });
+
+      await runbookStep(`3. ${procedure.step(3).title}`, async () => {
+        const [block] = stepBlocks(procedure, 3, 'target', dialect);
+        const [keyCheck, duplicates, addKey] = splitSql(block!).map((st) => st.text);
+        const keys = await target.query(keyCheck!);
+        await attachJson('primary key of the replica', keys);
+        expect(keys, 'the replica has no key: the first query returns no row').toEqual([]);
+        await runSql(target, duplicates!, 'duplicate keys in the replica');
+        const found = await target.query(duplicates!);
+        await attachJson('duplicate keys in the replica', found);
+        expect(found, 'Expected: no rows').toEqual([]);
+        await runSql(target, addKey!, 'add the key on the replica');
+        const after = await target.query(keyCheck!);
+        await attachJson('primary key of the replica after the ALTER', after);
+        expect(after.map((r) => r.conname)).toEqual([`${TABLE}_pkey`]);
+        const [restart] = procedure.stepBlocks(3, { lang: 'bash' }).flatMap(harnessCommands);
+        expect(restart, 'step 3 restarts the FAILED task').toBe(`runbook-harness connector restart ${pipeline.sinkName} --include-tasks --only-failed`);
+        const args = restart!.split(/\s+/).slice(1);
+        const result = await runHarnessCli(stateDir, args);
+        await attachJson(`$ ${restart}`, result);
+        expect(result.code, result.stderr).toBe(0);
+        const status = await connect.awaitConnectorState(pipeline.sinkName, 'RUNNING', CONVERGE_LIMIT_MS);
+        await attachJson('sink status after the restart', status);
+      });
+
+      await runbookStep(`4. ${procedure.step(4).title}`, async () => {
+        const converged = await awaitConverged(source, target, [{ table: TABLE, key: [KEY] }]);
+        await attachJson('reconciliation by transaction_id', converged.report);
+        expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts ?? converged.report.tables[0]?.error)).toBe(true);
+        expect(converged.report.tables[0]!.keyColumns).toEqual([KEY]);
+        const status = await connect.getConnectorStatus(pipeline.sinkName);
+        expect(status.tasks.map((t) => t.state)).toEqual(['RUNNING']);
       });
     });
 

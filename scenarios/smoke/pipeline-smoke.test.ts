@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pollUntil } from '../../harness/core/poll.js';
+import { awaitGroupCaughtUp, MissingTopicError } from '../../harness/pipeline/kafka-admin.js';
 import { attachJson, attachSamples, attachSql, runbookStep } from '../../harness/report/step.js';
 import { describe, expect, test } from '../../harness/test.js';
 import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable, lagSloVerdict, sampleHeartbeatLag } from '../../harness/verify/lag.js';
@@ -14,6 +15,14 @@ const TABLE = 'smoke_items';
 const ROWS = 200;
 /** Within this limit the target must converge; it is a wait limit, not a performance goal. */
 const CONVERGE_LIMIT_MS = 60_000;
+/**
+ * Within this limit the sink's committed offsets must reach the log end. The worker commits them every
+ * offset.flush.interval.ms (1 s on the local stack, harness/env/local/connect-process.ts): a wait limit of
+ * many intervals, not a performance goal.
+ */
+const COMMIT_CATCH_UP_LIMIT_MS = 30_000;
+/** A topic name no pipeline creates: reading it must fail, not look empty. */
+const NO_SUCH_TOPIC = 'smoke-no-such-topic';
 
 describe('smoke: the CDC chain end to end', () => {
   test('inserts, updates and deletes reach the target as the source end state', async ({ source, target, pipeline, connect, kafka }) => {
@@ -83,13 +92,30 @@ describe('smoke: the CDC chain end to end', () => {
     expect(timeline.verdict.pass, JSON.stringify(timeline.verdict)).toBe(true);
 
     await runbookStep('Check the sink consumer group has caught up and the DLQ is empty', async () => {
-      const lag = await kafka.sinkLag(pipeline.sinkName);
+      // The table's and the heartbeat's topics: both had writes, so both must show a commit at their end.
+      const topics = [pipeline.topicOf(TABLE), pipeline.topicOf(DEFAULT_HEARTBEAT_TABLE)];
+      const caughtUp = await awaitGroupCaughtUp(() => kafka.sinkLag(pipeline.sinkName), topics, COMMIT_CATCH_UP_LIMIT_MS);
       const dlq = await kafka.count(pipeline.dlqTopic);
       const status = await connect.getConnectorStatus(pipeline.sinkName);
-      await attachJson('sink consumer lag', lag);
+      await attachJson('sink consumer lag', caughtUp);
       await attachJson('sink status', status);
+      expect(caughtUp.caughtUp, caughtUp.reason).toBe(true);
+      expect(caughtUp.lag.total, JSON.stringify(caughtUp.lag.partitions)).toBe(0);
       expect(dlq).toBe(0);
       expect(status.tasks.map((t) => t.state)).toEqual(['RUNNING']);
+    });
+
+    await runbookStep('Check the harness tells a missing topic from an empty one', async () => {
+      // An empty DLQ reads as 0 above only because it exists; a topic that does not is an error, never 0 or [].
+      expect(await kafka.exists(pipeline.dlqTopic)).toBe(true);
+      expect(await kafka.exists(NO_SUCH_TOPIC)).toBe(false);
+      const count = await kafka.count(NO_SUCH_TOPIC).catch((e: unknown) => e);
+      const read = await kafka.read(NO_SUCH_TOPIC, { limitMs: 5_000 }).catch((e: unknown) => e);
+      await attachJson('reads of a missing topic', { count: String(count), read: String(read) });
+      expect(count).toBeInstanceOf(MissingTopicError);
+      expect(read).toBeInstanceOf(MissingTopicError);
+      expect((read as Error).message).toContain(NO_SUCH_TOPIC);
+      expect(await kafka.exists(NO_SUCH_TOPIC), 'reading it did not create it').toBe(false);
     });
   });
 });

@@ -4,7 +4,7 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { requireRunningStack } from '../../env/state.js';
-import { consumerGroupLag, listTopics, readTopic, withAdmin, type TopicMessage } from '../../pipeline/kafka-admin.js';
+import { consumerGroupLag, listTopics, MissingTopicError, readTopic, withAdmin, type TopicMessage } from '../../pipeline/kafka-admin.js';
 import { parseCommandArgs, type CliCommand } from '../command.js';
 import { HarnessError, UsageError } from '../errors.js';
 
@@ -83,7 +83,7 @@ export const command: CliCommand = {
         if (!v.topic) throw new UsageError('kafka consume: --topic is required');
         const max = number('max-messages', Number.MAX_SAFE_INTEGER);
         const limitMs = number('timeout-ms', 10_000);
-        const messages = v['from-beginning'] ? await readTopic(bootstrap, v.topic, { maxMessages: max, limitMs }) : await tail(bootstrap, v.topic, max, limitMs);
+        const messages = v['from-beginning'] ? await readTopic(bootstrap, v.topic, { maxMessages: max, limitMs }).catch((e: unknown) => { throw e instanceof MissingTopicError ? new HarnessError(e.message) : e; }) : await tail(bootstrap, v.topic, max, limitMs);
         if (v.json) process.stdout.write(JSON.stringify(messages, null, 2) + '\n');
         else for (const m of messages) printMessage(m, v.headers ?? false);
         process.stderr.write(`processed ${messages.length} messages\n`);
