@@ -2,7 +2,7 @@
  * Passwords are random per run and must never reach a report or a log. Fixtures register them;
  * every attachment passes through redact().
  */
-import { redactSecrets } from '../verify/url-redact.js';
+import { redactSecrets } from '../core/redaction.js';
 
 const secrets = new Set<string>();
 

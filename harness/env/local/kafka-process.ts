@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { HarnessError } from '../../cli/errors.js';
+import { HarnessError } from '../../core/errors.js';
 import type { Runtime } from '../runtime/provision.js';
 import type { LaunchSpec } from './process-supervisor.js';
 import { writeLog4jConfig } from './jvm-logging.js';

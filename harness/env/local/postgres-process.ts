@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { HarnessError } from '../../cli/errors.js';
+import { HarnessError } from '../../core/errors.js';
 import { pollUntil } from '../../core/poll.js';
 import type { ProcessRecord } from '../state.js';
 import type { LaunchSpec } from './process-supervisor.js';

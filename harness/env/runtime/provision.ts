@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HarnessError } from '../../cli/errors.js';
+import { HarnessError } from '../../core/errors.js';
 import { requireGo, requireJava, requireMaven, requirePip } from './tools.js';
 import { TOXIPROXY_MODULE, VERSIONS, mavenVersionFlags, runtimeKey } from './versions.js';
 

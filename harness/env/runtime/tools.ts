@@ -1,6 +1,6 @@
 /** Finds the host tools the local runtime needs, or says in one line what is missing and how to get it. */
 import { spawnSync } from 'node:child_process';
-import { HarnessError } from '../../cli/errors.js';
+import { HarnessError } from '../../core/errors.js';
 
 function versionOutput(command: string, args: string[]): string | undefined {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 });
