@@ -4,12 +4,12 @@
  * scenarios look at), observing that a connector stays in a state, and change-log rows as claims.
  * These return observations; only scenarios assert.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pollUntil, WaitTimeoutError } from '../core/poll.js';
+import { runCommand, stderrAndWhy } from '../core/subprocess.js';
 import { summariseState, type ConnectClient, type ConnectorStateName, type ConnectorStatus } from '../pipeline/connect-client.js';
 import { attachText } from '../report/step.js';
 import type { Claim } from '../runbook/claims.js';
@@ -31,17 +31,8 @@ export interface CliResult {
 /** `runbook-harness <args>` against the stack whose state dir is given; attached as evidence. */
 export async function runCli(stateDir: string, args: string[]): Promise<CliResult> {
   const command = `runbook-harness ${args.join(' ')}`;
-  const result = await new Promise<CliResult>((resolve) => {
-    execFile(
-      process.execPath,
-      [path.join(REPO_ROOT, 'bin', 'runbook-harness.js'), ...args],
-      { cwd: REPO_ROOT, env: { ...process.env, RUNBOOK_HARNESS_STATE_DIR: stateDir }, timeout: CLI_LIMIT_MS, maxBuffer: 32 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ command, code, stdout, stderr });
-      },
-    );
-  });
+  const r = await runCommand(process.execPath, [path.join(REPO_ROOT, 'bin', 'runbook-harness.js'), ...args], { cwd: REPO_ROOT, env: { RUNBOOK_HARNESS_STATE_DIR: stateDir }, limitMs: CLI_LIMIT_MS, reject: false });
+  const result: CliResult = { command, code: r.exitCode ?? 1, stdout: r.stdout, stderr: stderrAndWhy(r) };
   await attachText(`$ ${command} (exit ${result.code})`, `${result.stdout}${result.stderr ? `\n--- stderr ---\n${result.stderr}` : ''}`);
   return result;
 }
@@ -140,11 +131,7 @@ export function referencedStepSql(runbookName: string, sectionId: string, n: num
 }
 
 function run(file: string, args: string[], env: Record<string, string> = {}, limitMs = CLI_LIMIT_MS): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env: { ...process.env, ...env }, timeout: limitMs, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+  return runCommand(file, args, { env, limitMs, reject: false }).then((r) => ({ code: r.exitCode ?? 1, stdout: r.stdout, stderr: stderrAndWhy(r) }));
 }
 
 let toolEnv: Promise<Record<string, string>> | undefined;
