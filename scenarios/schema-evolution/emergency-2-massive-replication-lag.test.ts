@@ -12,6 +12,7 @@ import { inject } from 'vitest';
 import { pollUntil } from '../../harness/core/poll.js';
 import { attachJson, attachSamples, attachSql, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
+import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { changeLogClaim, connectRequest, runCli, startConsumerLagSampler, type ConsumerLagSample } from '../../harness/scenario/emergency-kit.js';
 import { CONVERGE_LIMIT_MS, awaitConverged, lagSloMs, resetSampleTables, closeOutWorkload } from '../../harness/scenario/kit.js';
@@ -95,7 +96,7 @@ describe(section.title, () => {
         await runbookStep(`3. ${section.step(3).title}`, async () => {
           const sql = section.stepSql(3, { side: 'target' });
           await attachSql('replica activity and waiting locks', sql);
-          const [activity, waiting] = sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean);
+          const [activity, waiting] = splitSql(sql).map((s) => s.text);
           const active = await target.query(activity!);
           const blocked = await target.query(waiting!);
           await attachJson('replica activity', { active, blocked });

@@ -8,6 +8,7 @@
 import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js';
 import { readFileSync } from 'node:fs';
 import { assertClaim, type Claim } from '../../harness/runbook/claims.js';
+import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { historyThroughRename, labelledSql, readDlq, sectionSql, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import { awaitColumn, awaitConverged, awaitDrained, awaitRows, describeTable, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
@@ -185,7 +186,7 @@ describe(section.title, () => {
         const [insert] = approachB.step(4).codeBlocks.filter((b) => b.lang === 'sql' && b.side === 'source' && b.dialect === dialect);
         await runSql(source, insert!.value, 'test row');
         const [check] = approachB.step(4).codeBlocks.filter((b) => b.side === 'target');
-        const [rowSql, oldColumnSql] = check!.value.split(/;\s*\n/);
+        const [rowSql, oldColumnSql] = splitSql(check!.value).map((s) => s.text);
         const arrived = await awaitRows(target, rowSql!, 1, lagMs);
         await attachJson('test row in the target', arrived);
         expect(arrived.ok, `test row not in the target within ${lagMs / 1000} s`).toBe(true);
