@@ -1,7 +1,7 @@
 /**
  * What the Emergency and Monitoring scenarios share beyond kit.ts: the runbook's CLI commands run for real
  * against the test stack, raw Connect REST calls that do not wait for RUNNING (a FAILED task is what these
- * scenarios look at), observing that a connector stays in a state, and change-log rows as claims.
+ * scenarios look at) and observing that a connector stays in a state.
  * These return observations; only scenarios assert.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
@@ -12,7 +12,6 @@ import { pollUntil, WaitTimeoutError } from '../core/poll.js';
 import { runCommand, stderrAndWhy } from '../core/subprocess.js';
 import { summariseState, type ConnectClient, type ConnectorStateName, type ConnectorStatus } from '../pipeline/connect-client.js';
 import { attachText } from '../report/step.js';
-import type { Claim } from '../runbook/claims.js';
 import { loadRunbook, sectionTree } from '../runbook/parse.js';
 import { VERSIONS } from '../env/runtime/versions.js';
 import type { SourceDialect } from '../runbook/model.js';
@@ -84,31 +83,6 @@ export async function awaitState(connect: ConnectClient, name: string, state: Co
     if (error instanceof WaitTimeoutError) return { reached: false, status, seconds: (Date.now() - started) / 1000 };
     throw error;
   }
-}
-
-/** Row `n` of the runbook's Change Log as a claim (what "This runbook does"). */
-export function changeLogClaim(runbookName: string, n: number): Claim & { row: Record<string, string> } {
-  const runbook = loadRunbook(runbookName);
-  for (const section of runbook.sections) {
-    for (const table of section.tables) {
-      const header = table.header.map((h) => h.toLowerCase());
-      const does = header.indexOf('this runbook does');
-      if (header[0] !== '#' || does < 0) continue;
-      const r = table.rows.findIndex((row) => row[0]?.trim() === String(n));
-      if (r < 0) throw new Error(`${runbook.file}: change log has no row ${n}`);
-      const row = Object.fromEntries(table.header.map((h, i) => [h, table.rows[r]![i] ?? '']));
-      return {
-        runbook: runbook.name,
-        file: runbook.file,
-        sectionId: section.id,
-        sectionTitle: section.title,
-        line: table.rowLines[r]!,
-        text: `Change Log #${n} (${table.rows[r]![1]}): ${table.rows[r]![does]}`,
-        row,
-      };
-    }
-  }
-  throw new Error(`${runbook.file}: no Change Log table (columns '# | … | This runbook does | …')`);
 }
 
 /** A task trace's first lines: what a runbook reader sees first in the status JSON. */

@@ -10,7 +10,6 @@ import { runCommand, stderrAndWhy } from '../core/subprocess.js';
 import { summariseState, type ConnectorStatus } from '../pipeline/connect-client.js';
 import { attachText } from '../report/step.js';
 import type { Claim } from '../runbook/claims.js';
-import { loadRunbook } from '../runbook/parse.js';
 import type { CodeBlock, Step } from '../runbook/model.js';
 
 /** Replaces `<name>` placeholders of a runbook block with values; throws if one is left unfilled. */
@@ -219,19 +218,4 @@ export async function restartFailedTasks(connect: { url: string; getConnectorSta
   } catch {
     return { running: false, status };
   }
-}
-
-/** Row `n` of a runbook's Change Log ("This runbook does") as a claim, with its line. */
-export function changeLogRowClaim(runbookName: string, n: number): Claim {
-  const runbook = loadRunbook(runbookName);
-  for (const section of runbook.sections) {
-    for (const table of section.tables) {
-      const does = table.header.map((h) => h.toLowerCase()).indexOf('this runbook does');
-      if (table.header[0] !== '#' || does < 0) continue;
-      const r = table.rows.findIndex((row) => row[0]?.trim() === String(n));
-      if (r < 0) break;
-      return { runbook: runbook.name, file: runbook.file, sectionId: section.id, sectionTitle: section.title, line: table.rowLines[r]!, text: `Change Log #${n} (${table.rows[r]![1]}): ${table.rows[r]![does]}` };
-    }
-  }
-  throw new Error(`${runbook.file}: no Change Log row ${n}`);
 }
