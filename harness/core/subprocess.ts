@@ -105,6 +105,9 @@ export function runCommand(program: string, args: string[], options: RunOptions 
   return new Promise<RunResult>((resolve, reject) => {
     const child = spawn(program, args, { ...spawnOptions(options), stdio: [options.input === undefined ? 'ignore' : 'pipe', output === 'inherit' ? 'inherit' : 'pipe', output === 'inherit' ? 'inherit' : 'pipe'] });
     const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
+    log?.on('error', (error) => {
+      stderr += `\n(cannot write the log ${logFile}: ${error.message})`;
+    });
     let stdout = '';
     let stderr = '';
     // With a log file only the tail of stderr is kept in memory, for the error message.
@@ -131,11 +134,13 @@ export function runCommand(program: string, args: string[], options: RunOptions 
       if (finished) return; // a failed spawn may report both 'error' and 'close'
       finished = true;
       clearTimeout(timer);
-      log?.end();
       const base = { command, exitCode, signal, stdout, stderr, timedOut, seconds: (Date.now() - started) / 1000 };
       const result: RunResult = { ...base, failure: describe(base, startError, limitMs, secrets, logFile) };
-      if (result.failure && options.reject !== false) reject(new SubprocessError(result));
-      else resolve(result);
+      const settle = () => (result.failure && options.reject !== false ? reject(new SubprocessError(result)) : resolve(result));
+      // The log is complete on disk before the caller reads it.
+      if (!log || log.destroyed) return settle();
+      log.once('close', settle);
+      log.end();
     };
     child.on('error', (error) => {
       startError = error;

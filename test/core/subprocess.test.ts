@@ -67,4 +67,10 @@ describe('runCommand', () => {
     expect(error.message).toMatch(/exited with code 5 .*: to-stderr \(output in .*run\.log\)$/);
     expect(readFileSync(logFile, 'utf8')).toContain('to-stdout');
   });
+
+  test('a log file that cannot be written does not hang the run and says why', async () => {
+    const r = await runCommand('bash', ['-c', 'echo hi'], { output: { logFile: path.join(dir, 'missing-dir', 'run.log') } });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/cannot write the log .*missing-dir/);
+  });
 });
