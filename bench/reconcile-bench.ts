@@ -7,16 +7,14 @@
  *   3. reladiff (pip install reladiff, in a venv under ~/.cache) on the same two states.
  * Prints a table and the goals: identical <= 1.5x limit, >= 3x faster than reladiff, one-row <= 2x identical.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
+import { runCommand } from '../harness/core/subprocess.js';
 import { reconcile, type ReconcileReport } from '../harness/verify/reconcile/index.js';
 import { startPostgresInstance, type PostgresInstance } from '../test/support/postgres-instance.js';
 
-const exec = promisify(execFile);
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const DIFF_ID = Math.floor(ROWS * 0.7654321);
 const RELADIFF_VENV = process.env.RELADIFF_VENV ?? path.join(os.homedir(), '.cache', 'rh-reladiff-venv');
@@ -75,8 +73,8 @@ async function reladiffAvailable(): Promise<string | undefined> {
   if (existsSync(bin)) return bin;
   log(`installing reladiff into ${RELADIFF_VENV} (python3 -m venv; pip install reladiff psycopg2-binary)`);
   try {
-    await exec('python3', ['-m', 'venv', RELADIFF_VENV]);
-    await exec(path.join(RELADIFF_VENV, 'bin', 'pip'), ['install', '-q', 'reladiff', 'psycopg2-binary'], { timeout: 600_000 });
+    await runCommand('python3', ['-m', 'venv', RELADIFF_VENV], { limitMs: 300_000 });
+    await runCommand(path.join(RELADIFF_VENV, 'bin', 'pip'), ['install', '-q', 'reladiff', 'psycopg2-binary'], { limitMs: 600_000 });
     return existsSync(bin) ? bin : undefined;
   } catch (error) {
     log(`reladiff unavailable: ${(error as Error).message.split('\n')[0]}`);
@@ -89,14 +87,13 @@ async function reladiff(bin: string, source: PostgresInstance, target: PostgresI
   const pgUrl = (db: PostgresInstance) => db.url.replace('postgres://', 'postgresql://');
   try {
     const t = await timed(`reladiff (${label})`, () =>
-      exec(bin, [pgUrl(source), 'bench_pair', pgUrl(target), 'bench_pair', '-k', 'id', ...columns, '--assume-unique-key', ...extra], { timeout: RELADIFF_TIMEOUT_MS, maxBuffer: 64 << 20 }),
+      runCommand(bin, [pgUrl(source), 'bench_pair', pgUrl(target), 'bench_pair', '-k', 'id', ...columns, '--assume-unique-key', ...extra], { limitMs: RELADIFF_TIMEOUT_MS }),
     );
     const output = t.value.stdout.trim();
     log(`  reladiff output: ${output.split('\n').slice(0, 4).join(' | ') || '(no differences)'}`);
     return { seconds: t.seconds, output };
   } catch (error) {
-    const e = error as { killed?: boolean; stderr?: string; message: string };
-    log(`  reladiff failed${e.killed ? ` (killed after ${RELADIFF_TIMEOUT_MS / 1000} s)` : ''}: ${(e.stderr || e.message).split('\n').slice(-2).join(' ')}`);
+    log(`  reladiff failed: ${(error as Error).message}`);
     return undefined;
   }
 }

@@ -1,7 +1,7 @@
 /** PostgreSQL access for the harness's own (direct) connections. */
 import pg from 'pg';
-import { HarnessError } from '../cli/errors.js';
-import { redactUrl } from '../verify/url-redact.js';
+import { HarnessError } from '../core/errors.js';
+import { redactUrl } from '../core/redaction.js';
 
 export async function connectPostgres(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });

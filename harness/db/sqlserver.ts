@@ -3,7 +3,7 @@
  * Batches are split on GO lines, as sqlcmd does.
  */
 import sql from 'mssql';
-import { HarnessError } from '../cli/errors.js';
+import { HarnessError } from '../core/errors.js';
 
 export interface SqlServerEndpoint {
   host: string;

@@ -2,7 +2,7 @@
  * Chooses the environment: `local` (embedded processes, the default) or `containers` (testcontainers).
  * Callers get a Stack builder or attach to a running one; they never import a provider directly.
  */
-import { HarnessError } from '../cli/errors.js';
+import { HarnessError } from '../core/errors.js';
 import { LocalStack, StartedLocalStack } from './local/local-stack.js';
 import type { EnvironmentName, StartedStack } from './stack.js';
 import { readStackState, stateDir } from './state.js';

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { HarnessError } from '../cli/errors.js';
+import { HarnessError } from '../core/errors.js';
 import type { PostgresTools, StackEndpoints } from './stack.js';
 
 export interface ProcessRecord {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HarnessError } from '../cli/errors.js';
+import { HarnessError } from '../core/errors.js';
 import type { ConnectorConfig } from './connect-client.js';
 
 export const CONNECTOR_TEMPLATES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'connectors');

@@ -10,7 +10,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { HarnessError } from '../cli/errors.js';
+import { HarnessError } from '../core/errors.js';
 import { parseRunbook, REPO_ROOT } from './parse.js';
 import { RunbookError } from './errors.js';
 import { TESTED_KINDS, type Runbook, type SectionKind } from './model.js';

@@ -1,4 +1,4 @@
-import { HarnessError } from '../cli/errors.js';
+import { HarnessError } from '../core/errors.js';
 
 /** A runbook that cannot be read or does not follow the conventions: `file:line: reason` (no line for an unreadable file), exit 2. */
 export class RunbookError extends HarnessError {

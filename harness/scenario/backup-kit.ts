@@ -4,16 +4,14 @@
  * scratch database on the target server; and a check of the restored table against the workload's history.
  * These return observations; only scenarios assert.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { runCommand, stderrAndWhy } from '../core/subprocess.js';
 import type { PostgresTools } from '../env/stack.js';
 import { openSession, reconcileSessions, type ReconcileReport, type RowKey, type SqlSession } from '../verify/reconcile/index.js';
 import type { WorkloadHistory } from '../workload/writer.js';
 
-const run = promisify(execFile);
 /** A dump or restore of the sample tables takes seconds; this bounds a hung client. */
 const TOOL_LIMIT_MS = 120_000;
 
@@ -40,13 +38,8 @@ export function commandLine(bash: string, program: string): string | undefined {
 export async function runRunbookCommand(line: string, tools: PostgresTools, env: Record<string, string>, cwd: string): Promise<CommandRun> {
   const started = Date.now();
   const PATH = `${path.dirname(tools.pgDump)}:${process.env.PATH ?? ''}`;
-  try {
-    const { stdout, stderr } = await run('bash', ['-c', line], { cwd, env: { ...process.env, ...env, PATH }, timeout: TOOL_LIMIT_MS });
-    return { command: line, exitCode: 0, stdout, stderr, seconds: (Date.now() - started) / 1000 };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string; message: string };
-    return { command: line, exitCode: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? e.message, seconds: (Date.now() - started) / 1000 };
-  }
+  const r = await runCommand('bash', ['-c', line], { cwd, env: { ...env, PATH }, limitMs: TOOL_LIMIT_MS, reject: false });
+  return { command: line, exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: stderrAndWhy(r), seconds: (Date.now() - started) / 1000 };
 }
 
 export interface BackupFile {

@@ -1,18 +1,17 @@
 /**
  * What the Emergency and Monitoring scenarios share beyond kit.ts: the runbook's CLI commands run for real
  * against the test stack, raw Connect REST calls that do not wait for RUNNING (a FAILED task is what these
- * scenarios look at), observing that a connector stays in a state, and change-log rows as claims.
+ * scenarios look at) and observing that a connector stays in a state.
  * These return observations; only scenarios assert.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pollUntil, WaitTimeoutError } from '../core/poll.js';
+import { runCommand, stderrAndWhy } from '../core/subprocess.js';
 import { summariseState, type ConnectClient, type ConnectorStateName, type ConnectorStatus } from '../pipeline/connect-client.js';
 import { attachText } from '../report/step.js';
-import type { Claim } from '../runbook/claims.js';
 import { loadRunbook, sectionTree } from '../runbook/parse.js';
 import { VERSIONS } from '../env/runtime/versions.js';
 import type { SourceDialect } from '../runbook/model.js';
@@ -31,17 +30,8 @@ export interface CliResult {
 /** `runbook-harness <args>` against the stack whose state dir is given; attached as evidence. */
 export async function runCli(stateDir: string, args: string[]): Promise<CliResult> {
   const command = `runbook-harness ${args.join(' ')}`;
-  const result = await new Promise<CliResult>((resolve) => {
-    execFile(
-      process.execPath,
-      [path.join(REPO_ROOT, 'bin', 'runbook-harness.js'), ...args],
-      { cwd: REPO_ROOT, env: { ...process.env, RUNBOOK_HARNESS_STATE_DIR: stateDir }, timeout: CLI_LIMIT_MS, maxBuffer: 32 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ command, code, stdout, stderr });
-      },
-    );
-  });
+  const r = await runCommand(process.execPath, [path.join(REPO_ROOT, 'bin', 'runbook-harness.js'), ...args], { cwd: REPO_ROOT, env: { RUNBOOK_HARNESS_STATE_DIR: stateDir }, limitMs: CLI_LIMIT_MS, reject: false });
+  const result: CliResult = { command, code: r.exitCode ?? 1, stdout: r.stdout, stderr: stderrAndWhy(r) };
   await attachText(`$ ${command} (exit ${result.code})`, `${result.stdout}${result.stderr ? `\n--- stderr ---\n${result.stderr}` : ''}`);
   return result;
 }
@@ -95,31 +85,6 @@ export async function awaitState(connect: ConnectClient, name: string, state: Co
   }
 }
 
-/** Row `n` of the runbook's Change Log as a claim (what "This runbook does"). */
-export function changeLogClaim(runbookName: string, n: number): Claim & { row: Record<string, string> } {
-  const runbook = loadRunbook(runbookName);
-  for (const section of runbook.sections) {
-    for (const table of section.tables) {
-      const header = table.header.map((h) => h.toLowerCase());
-      const does = header.indexOf('this runbook does');
-      if (header[0] !== '#' || does < 0) continue;
-      const r = table.rows.findIndex((row) => row[0]?.trim() === String(n));
-      if (r < 0) throw new Error(`${runbook.file}: change log has no row ${n}`);
-      const row = Object.fromEntries(table.header.map((h, i) => [h, table.rows[r]![i] ?? '']));
-      return {
-        runbook: runbook.name,
-        file: runbook.file,
-        sectionId: section.id,
-        sectionTitle: section.title,
-        line: table.rowLines[r]!,
-        text: `Change Log #${n} (${table.rows[r]![1]}): ${table.rows[r]![does]}`,
-        row,
-      };
-    }
-  }
-  throw new Error(`${runbook.file}: no Change Log table (columns '# | … | This runbook does | …')`);
-}
-
 /** A task trace's first lines: what a runbook reader sees first in the status JSON. */
 export function traceHead(status: ConnectorStatus, lines = 40): string {
   const trace = status.connector.trace ?? status.tasks.find((t) => t.trace)?.trace ?? '';
@@ -140,11 +105,7 @@ export function referencedStepSql(runbookName: string, sectionId: string, n: num
 }
 
 function run(file: string, args: string[], env: Record<string, string> = {}, limitMs = CLI_LIMIT_MS): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env: { ...process.env, ...env }, timeout: limitMs, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+  return runCommand(file, args, { env, limitMs, reject: false }).then((r) => ({ code: r.exitCode ?? 1, stdout: r.stdout, stderr: stderrAndWhy(r) }));
 }
 
 let toolEnv: Promise<Record<string, string>> | undefined;

@@ -3,15 +3,13 @@
  * SQL a runbook's `psql -c "…"` line runs, the bash block of a step as evidence, and sampling the sink's
  * consumer-group lag over time. These return observations; only scenarios assert.
  */
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { pollUntil } from '../core/poll.js';
+import { runCommand, stderrAndWhy } from '../core/subprocess.js';
 import { summariseState, type ConnectorStatus } from '../pipeline/connect-client.js';
 import { attachText } from '../report/step.js';
 import type { Claim } from '../runbook/claims.js';
-import { loadRunbook } from '../runbook/parse.js';
 import type { CodeBlock, Step } from '../runbook/model.js';
 
 /** Replaces `<name>` placeholders of a runbook block with values; throws if one is left unfilled. */
@@ -87,7 +85,6 @@ export function commentSteps(block: CodeBlock): CommentStep[] {
   return steps;
 }
 
-const execFileAsync = promisify(execFile);
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'runbook-harness.js');
 
 /** Runs the CLI on the test's stack (its state dir), as an operator would; never throws on a non-zero exit. */
@@ -160,13 +157,8 @@ async function runToolIn(tool: string, args: string[], cwd: string, limitMs: num
 }
 
 async function runProcess(file: string, args: string[], cwd: string, limitMs: number, env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await execFileAsync(file, args, { cwd, env: { ...process.env, ...env }, timeout: limitMs, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string; message: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? e.message };
-  }
+  const r = await runCommand(file, args, { cwd, env, limitMs, reject: false });
+  return { code: r.exitCode ?? 1, stdout: r.stdout, stderr: stderrAndWhy(r) };
 }
 
 /** A statement inside a section's code block (a `# …` comment line, say) as a checkable claim, with its line. */
@@ -226,19 +218,4 @@ export async function restartFailedTasks(connect: { url: string; getConnectorSta
   } catch {
     return { running: false, status };
   }
-}
-
-/** Row `n` of a runbook's Change Log ("This runbook does") as a claim, with its line. */
-export function changeLogRowClaim(runbookName: string, n: number): Claim {
-  const runbook = loadRunbook(runbookName);
-  for (const section of runbook.sections) {
-    for (const table of section.tables) {
-      const does = table.header.map((h) => h.toLowerCase()).indexOf('this runbook does');
-      if (table.header[0] !== '#' || does < 0) continue;
-      const r = table.rows.findIndex((row) => row[0]?.trim() === String(n));
-      if (r < 0) break;
-      return { runbook: runbook.name, file: runbook.file, sectionId: section.id, sectionTitle: section.title, line: table.rowLines[r]!, text: `Change Log #${n} (${table.rows[r]![1]}): ${table.rows[r]![does]}` };
-    }
-  }
-  throw new Error(`${runbook.file}: no Change Log row ${n}`);
 }

@@ -10,9 +10,9 @@ import { connectorVariables, DLQ_TOPIC } from '../../harness/env/connector-varia
 import { fillTemplate } from '../../harness/pipeline/connector-config.js';
 import { sinkGroupId, withAdmin } from '../../harness/pipeline/kafka-admin.js';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
+import { changeLogClaim } from '../../harness/runbook/change-log.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { changeLogRowClaim } from '../../harness/scenario/rollback-kit.js';
 import { awaitConverged, resetSampleTables, SAMPLE_TABLES } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
@@ -70,7 +70,7 @@ describe('Appendix A: Configuration Reference', () => {
           expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
           expect(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 10) })).toBe(true);
           expect(await kafka.count(DLQ_TOPIC), 'nothing in the DLQ').toBe(0);
-          assertClaim(changeLogRowClaim('schema-evolution', 12), converged.converged && verdict.pass, `the Appendix's ${sinkDef.config['connector.class']} with schema.evolution=${sinkDef.config['schema.evolution']} created and kept ${SAMPLE_TABLES.join(', ')} equal to the source; ${history.writes.length} acknowledged writes all in the replica`);
+          assertClaim(changeLogClaim('schema-evolution', 12), converged.converged && verdict.pass, `the Appendix's ${sinkDef.config['connector.class']} with schema.evolution=${sinkDef.config['schema.evolution']} created and kept ${SAMPLE_TABLES.join(', ')} equal to the source; ${history.writes.length} acknowledged writes all in the replica`);
         });
       } finally {
         await workload?.stop();

@@ -7,9 +7,10 @@
  */
 import { inject } from 'vitest';
 import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js';
+import { changeLogClaim } from '../../harness/runbook/change-log.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { awaitState, changeLogClaim, connectRequest, referencedStepSql, runCli, traceHead, watchState } from '../../harness/scenario/emergency-kit.js';
+import { awaitState, connectRequest, referencedStepSql, runCli, traceHead, watchState } from '../../harness/scenario/emergency-kit.js';
 import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, describeTable, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';

@@ -11,9 +11,11 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { pollUntil } from '../../harness/core/poll.js';
 import { attachJson, attachSamples, attachSql, runbookStep } from '../../harness/report/step.js';
+import { changeLogClaim } from '../../harness/runbook/change-log.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
+import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { changeLogClaim, connectRequest, runCli, startConsumerLagSampler, type ConsumerLagSample } from '../../harness/scenario/emergency-kit.js';
+import { connectRequest, runCli, startConsumerLagSampler, type ConsumerLagSample } from '../../harness/scenario/emergency-kit.js';
 import { CONVERGE_LIMIT_MS, awaitConverged, lagSloMs, resetSampleTables, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable, lagSloVerdict, probeHeartbeat, sampleHeartbeatLag, startHeartbeatSampler, type HeartbeatTimeline } from '../../harness/verify/lag.js';
@@ -95,7 +97,7 @@ describe(section.title, () => {
         await runbookStep(`3. ${section.step(3).title}`, async () => {
           const sql = section.stepSql(3, { side: 'target' });
           await attachSql('replica activity and waiting locks', sql);
-          const [activity, waiting] = sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean);
+          const [activity, waiting] = splitSql(sql).map((s) => s.text);
           const active = await target.query(activity!);
           const blocked = await target.query(waiting!);
           await attachJson('replica activity', { active, blocked });

@@ -6,6 +6,7 @@
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { decisionRow } from '../../harness/runbook/decision-matrix.js';
+import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { proseClaim, readDlq, readTableEvents, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import { awaitColumn, awaitConverged, awaitDrained, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
@@ -70,7 +71,7 @@ describe(section.title, () => {
           `${existing.length} events for the ${snapshot.report.tables[0]!.sourceRows} existing rows, ${afterSnapshot.length} of them after the snapshot (${events.length} events in the topic)`,
         );
 
-        const [check, backfill] = stepBlocks(procedure, 4, 'target', dialect)[0]!.split(/;\s*\n/);
+        const [check, backfill] = splitSql(stepBlocks(procedure, 4, 'target', dialect)[0]!).map((s) => s.text);
         await runSql(target, check!, 'replica rows without the new column value');
         const before = await target.query(check!);
         await attachJson('rows without status before the backfill', before);

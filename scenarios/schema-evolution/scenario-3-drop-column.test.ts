@@ -7,6 +7,7 @@
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { decisionRow } from '../../harness/runbook/decision-matrix.js';
+import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { readDlq, sectionSql, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import { awaitColumn, awaitConverged, awaitDrained, describeTable, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
@@ -40,7 +41,7 @@ describe(section.title, () => {
       const workload = Workload.start(source, { table: TABLE, keyColumn: KEY, firstKey: FIRST_WORKLOAD_KEY, shape: withColumn, ratePerSecond: 20 });
 
       await runbookStep(`1. ${procedure.step(1).title}`, async () => {
-        const [columns, views, relax] = stepBlocks(procedure, 1, 'target', dialect)[0]!.split(/;\s*\n/);
+        const [columns, views, relax] = splitSql(stepBlocks(procedure, 1, 'target', dialect)[0]!).map((s) => s.text);
         await runSql(target, columns!, 'columns with that name in the replica');
         const found = await target.query(columns!);
         await attachJson('columns named deprecated_field', found);

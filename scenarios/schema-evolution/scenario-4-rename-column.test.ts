@@ -6,8 +6,9 @@
  * (pause without draining, as the change log's row 4 says the original did) to show what the drain prevents.
  */
 import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js';
-import { readFileSync } from 'node:fs';
-import { assertClaim, type Claim } from '../../harness/runbook/claims.js';
+import { changeLogClaim } from '../../harness/runbook/change-log.js';
+import { assertClaim } from '../../harness/runbook/claims.js';
+import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { historyThroughRename, labelledSql, readDlq, sectionSql, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import { awaitColumn, awaitConverged, awaitDrained, awaitRows, describeTable, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
@@ -36,14 +37,6 @@ const DRAIN_LIMIT_MS = 60_000;
 const writesOld = (_: number, n: number) => ({ name: `writer ${n}`, [OLD]: `w${n}@example.com` });
 const writesNew = (_: number, n: number) => ({ name: `writer ${n}`, [NEW]: `w${n}@example.com` });
 const writesBoth = (_: number, n: number) => ({ name: `writer ${n}`, [OLD]: `w${n}@example.com`, [NEW]: `w${n}@example.com` });
-
-/** A statement of the change log's row that starts with `rowStart`, as a claim (throws if the row no longer says it). */
-function changeLogClaim(rowStart: string, statement: string): Claim {
-  const lines = readFileSync(section.file, 'utf8').split('\n');
-  const index = lines.findIndex((l) => l.startsWith(rowStart));
-  if (index < 0 || !lines[index]!.includes(statement)) throw new Error(`${section.file}: change log row '${rowStart}' no longer says "${statement}"`);
-  return { runbook: section.runbook, file: section.file, sectionId: 'change-log', sectionTitle: 'Change Log', line: index + 1, text: statement };
-}
 
 const columnsOf = async (session: SqlSession) => (await describeTable(session, TABLE)).map((c) => c.column_name);
 
@@ -185,7 +178,7 @@ describe(section.title, () => {
         const [insert] = approachB.step(4).codeBlocks.filter((b) => b.lang === 'sql' && b.side === 'source' && b.dialect === dialect);
         await runSql(source, insert!.value, 'test row');
         const [check] = approachB.step(4).codeBlocks.filter((b) => b.side === 'target');
-        const [rowSql, oldColumnSql] = check!.value.split(/;\s*\n/);
+        const [rowSql, oldColumnSql] = splitSql(check!.value).map((s) => s.text);
         const arrived = await awaitRows(target, rowSql!, 1, lagMs);
         await attachJson('test row in the target', arrived);
         expect(arrived.ok, `test row not in the target within ${lagMs / 1000} s`).toBe(true);
@@ -229,7 +222,7 @@ describe(section.title, () => {
 
     test.skipIf(!variant.runs)(`Approach B as the original had it, paused without draining: queued events re-add the old column ${variant.label}`, async ({ source, target, pipeline, connect, kafka }) => {
       const dialect = variant.dialect;
-      const claim = changeLogClaim('| 4 | Scenario 4: Rename Column |', 'Drain the sink to zero lag first, or queued events re-add the old column');
+      const claim = changeLogClaim('schema-evolution', 4, 'Drain the sink to zero lag first, or queued events re-add the old column');
       await resetSampleTables(source, target);
       await pipeline.deploy({ tables: ['customers', 'orders', 'products'] });
       expect((await awaitConverged(source, target, [{ table: TABLE }])).converged).toBe(true);

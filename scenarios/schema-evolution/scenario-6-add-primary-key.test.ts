@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
+import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { readDlq, sectionSql, stepBlocks, textClaim, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
@@ -76,7 +77,7 @@ describe(section.title, () => {
       });
 
       await runbookStep(`3. ${procedure.step(3).title}`, async () => {
-        const [keyCheck, duplicates, addKey] = stepBlocks(procedure, 3, 'target', dialect)[0]!.split(/;\s*\n/);
+        const [keyCheck, duplicates, addKey] = splitSql(stepBlocks(procedure, 3, 'target', dialect)[0]!).map((s) => s.text);
         await runSql(target, keyCheck!, 'primary key of the replica');
         const keys = await target.query(keyCheck!);
         await attachJson('primary key of the replica', keys);

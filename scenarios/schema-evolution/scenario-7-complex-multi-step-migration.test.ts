@@ -4,6 +4,7 @@
  * migration. A second test runs steps 1–7 and then the Rollback, which applies until step 8 drops customer_name.
  */
 import { attachJson, attachText, runbookStep } from '../../harness/report/step.js';
+import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { readDlq, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import type { Pipeline } from '../../harness/fixtures/pipeline.js';
@@ -94,7 +95,7 @@ describe(section.title, () => {
       });
 
       await runbookStep(`4. ${procedure.step(4).title}`, async () => {
-        const [update, sample] = stepBlocks(procedure, 4, 'source', dialect)[0]!.split(/;\s*\n/);
+        const [update, sample] = splitSql(stepBlocks(procedure, 4, 'source', dialect)[0]!).map((s) => s.text);
         await runSql(source, update!, 'split the name on the source');
         const rows = await source.query(sample!);
         await attachJson('sample after the split', rows);

@@ -1,9 +1,9 @@
 /** A machine without the JDK (or Maven, or Go) gets one line naming what is missing and how to get it, exit 2. */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { runCommandSync } from '../../harness/core/subprocess.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -16,8 +16,8 @@ describe('runtime prerequisites', () => {
       mkdirSync(bin);
       symlinkSync(process.execPath, path.join(bin, 'node'));
       const env = { PATH: bin, HOME: os.homedir(), RUNBOOK_HARNESS_STATE_DIR: state };
-      const result = spawnSync(path.join(bin, 'node'), [path.join(ROOT, 'bin/runbook-harness.js'), 'up', '--bare'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
-      expect(result.status).toBe(2);
+      const result = runCommandSync(path.join(bin, 'node'), [path.join(ROOT, 'bin/runbook-harness.js'), 'up', '--bare'], { cwd: ROOT, env, replaceEnv: true, reject: false });
+      expect(result.exitCode).toBe(2);
       const lines = result.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^runbook-harness: java not found: install a JDK 17 or newer/);

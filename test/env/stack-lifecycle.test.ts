@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { HarnessError } from '../../harness/cli/errors.js';
+import { HarnessError } from '../../harness/core/errors.js';
 import { pollUntil } from '../../harness/core/poll.js';
 import { cleanUpOrphan } from '../../harness/env/local/local-stack.js';
 import { portAnswers } from '../../harness/env/local/ports.js';

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { HarnessError } from '../../harness/cli/errors.js';
+import { HarnessError } from '../../harness/core/errors.js';
 import { connectorVariables } from '../../harness/env/connector-variables.js';
 import type { StackEndpoints } from '../../harness/env/stack.js';
 import { CONNECTOR_TEMPLATES, fillTemplate, loadConnectorTemplate } from '../../harness/pipeline/connector-config.js';

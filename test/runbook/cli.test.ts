@@ -1,12 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCommandSync } from '../../harness/core/subprocess.js';
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/runbook-harness.js', ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  const r = runCommandSync(process.execPath, ['bin/runbook-harness.js', ...args], { reject: false });
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('runbook-harness lint', () => {

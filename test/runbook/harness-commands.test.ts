@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { runCommandSync } from '../../harness/core/subprocess.js';
 import { HARNESS_COMMANDS } from '../../harness/runbook/lint/harness-commands.js';
 
 /** The lint's table of harness options must never allow an option the real command rejects. */
@@ -13,8 +13,8 @@ describe('lint knows the real harness command lines', () => {
 
   for (const name of implemented) {
     it(`runbook-harness ${name}`, () => {
-      const help = spawnSync(process.execPath, ['bin/runbook-harness.js', name, '--help'], { encoding: 'utf8', timeout: 60_000 });
-      expect(help.status).toBe(0);
+      const help = runCommandSync(process.execPath, ['bin/runbook-harness.js', name, '--help']);
+      expect(help.exitCode).toBe(0);
       const real = new Set(help.stdout.match(/--[a-z][a-z-]*/g) ?? []);
       const spec = HARNESS_COMMANDS[name];
       const ours = [...spec.options, ...Object.values(spec.actions ?? {}).flatMap((a) => a.options)];

@@ -1,9 +1,9 @@
 /** The lag command end to end on two PostgreSQL instances (no Kafka here: the consumer part reports why). */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../harness/core/subprocess.js';
 import { startPostgresInstance, type PostgresInstance } from '../support/postgres-instance.js';
 
 let source: PostgresInstance;
@@ -20,11 +20,7 @@ afterAll(async () => {
 });
 
 function lag(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('node', ['bin/runbook-harness.js', 'lag', ...args], { timeout: 60_000, env: { ...process.env, RUNBOOK_HARNESS_STATE_DIR: stateDir } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 2) : 0, stdout, stderr }),
-    );
-  });
+  return runCommand(process.execPath, ['bin/runbook-harness.js', 'lag', ...args], { env: { RUNBOOK_HARNESS_STATE_DIR: stateDir }, reject: false }).then((r) => ({ code: r.exitCode ?? 2, stdout: r.stdout, stderr: r.stderr }));
 }
 const urls = () => ['--source-url', source.url, '--target-url', target.url, '--bootstrap', '127.0.0.1:1'];
 

@@ -1,9 +1,9 @@
 /** The reconcile command end to end: exit codes 0/1/2, the JSON report on stdout and on disk, one-line errors. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../harness/core/subprocess.js';
 import { startPostgresInstance, type PostgresInstance } from '../support/postgres-instance.js';
 
 let source: PostgresInstance;
@@ -27,11 +27,7 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
   return cliIn(outputDir, ...args);
 }
 function cliIn(stateDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('node', ['bin/runbook-harness.js', 'reconcile', ...args], { timeout: 60_000, env: { ...process.env, RUNBOOK_HARNESS_STATE_DIR: stateDir } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 2) : 0, stdout, stderr }),
-    );
-  });
+  return runCommand(process.execPath, ['bin/runbook-harness.js', 'reconcile', ...args], { env: { RUNBOOK_HARNESS_STATE_DIR: stateDir }, reject: false }).then((r) => ({ code: r.exitCode ?? 2, stdout: r.stdout, stderr: r.stderr }));
 }
 const urls = () => ['--source-url', source.url, '--target-url', target.url, '--output-dir', outputDir];
 

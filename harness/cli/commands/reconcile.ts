@@ -9,7 +9,7 @@ import { parseCommandArgs } from '../command.js';
 import { HarnessError, UsageError } from '../errors.js';
 import { requireRunningStack } from '../../env/state.js';
 import { reconcile, renderReportText, writeReportFile, type ReconcileOptions, type TableSpec } from '../../verify/reconcile/index.js';
-import { redactSecrets } from '../../verify/url-redact.js';
+import { redactSecrets } from '../../core/redaction.js';
 
 const USAGE =
   '--table T | --tables a,b [--row-count-only] [--checksum] [--chunk-size N] [--chunk-time SECONDS] [--parallel N] ' +

@@ -2,10 +2,10 @@
  * runbook-harness rehearse: stand up the stack, run the runbook scenario suite on it, write the
  * Allure report. Extra arguments go to vitest (e.g. a file filter: `rehearse smoke`).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { runCommand, SubprocessError } from '../../core/subprocess.js';
 import { environmentName } from '../../env/select.js';
 import { parseCommandArgs, type CliCommand } from '../command.js';
 import { computeCoverage, loadRunbooks } from '../../runbook/coverage.js';
@@ -14,12 +14,11 @@ import { readSectionsRan, sectionsRanPath } from '../../runbook/sections-ran.js'
 
 const require = createRequire(import.meta.url);
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'inherit', env });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 130 : 1)));
-  });
+/** Runs a step with this terminal; its exit code (130 when interrupted). A program that cannot start throws. */
+async function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const r = await runCommand(command, args, { env, replaceEnv: true, output: 'inherit', limitMs: 24 * 3600_000, reject: false });
+  if (r.exitCode === null && !r.signal) throw new SubprocessError(r);
+  return r.exitCode ?? 130;
 }
 
 /** A package's file by path from its root (some packages export no ./package.json, so walk up from main). */

@@ -3,10 +3,10 @@
  * DIRECT for the harness's own admin and consumers, PROXIED advertised as the Toxiproxy address
  * so that Connect's every broker connection goes through the kafka hop.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { HarnessError } from '../../cli/errors.js';
+import { HarnessError } from '../../core/errors.js';
+import { runCommandSync } from '../../core/subprocess.js';
 import type { Runtime } from '../runtime/provision.js';
 import type { LaunchSpec } from './process-supervisor.js';
 import { writeLog4jConfig } from './jvm-logging.js';
@@ -51,13 +51,9 @@ export function prepareKafka(runtime: Runtime, settings: KafkaSettings): LaunchS
   const log4j = writeLog4jConfig(settings.dataDir, 'kafka');
   const clusterId = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url').slice(0, 22);
   try {
-    execFileSync(runtime.java, ['-cp', runtime.classpath, `-Dlog4j2.configurationFile=${log4j}`, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', properties], {
-      stdio: 'pipe',
-      timeout: 60_000,
-    });
+    runCommandSync(runtime.java, ['-cp', runtime.classpath, `-Dlog4j2.configurationFile=${log4j}`, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', properties], { limitMs: 60_000 });
   } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n').pop();
-    throw new HarnessError(`formatting Kafka storage in ${dir} failed: ${stderr ?? (error as Error).message}`);
+    throw new HarnessError(`formatting Kafka storage in ${dir} failed: ${(error as Error).message}`, { cause: error });
   }
   return {
     command: runtime.java,

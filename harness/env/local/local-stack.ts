@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HarnessError } from '../../cli/errors.js';
+import { HarnessError } from '../../core/errors.js';
 import { ensureRuntime } from '../runtime/provision.js';
 import type { ComponentControl, ComponentName, PostgresTools, StackEndpoints, StartedStack, Stack } from '../stack.js';
 import { readStackState, removeStackState, stateDir as defaultStateDir, writeStackState, type StackState } from '../state.js';

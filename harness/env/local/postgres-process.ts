@@ -3,11 +3,11 @@
  * logical decoding on. initdb is run here rather than through the package's class: that class
  * installs process-wide exit hooks (async-exit-hook) that force exit code 0 and take over SIGINT.
  */
-import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { HarnessError } from '../../cli/errors.js';
+import { HarnessError } from '../../core/errors.js';
+import { runCommandSync } from '../../core/subprocess.js';
 import { pollUntil } from '../../core/poll.js';
 import type { ProcessRecord } from '../state.js';
 import type { LaunchSpec } from './process-supervisor.js';
@@ -49,15 +49,14 @@ export async function preparePostgres(settings: PostgresSettings): Promise<Launc
   writeFileSync(pwfile, `${settings.password}\n`, { mode: 0o600 });
   if (ids.uid !== undefined) chownSync(pwfile, ids.uid, ids.gid ?? ids.uid);
   try {
-    execFileSync(settings.binaries.initdb, ['--pgdata', pgdata, '--auth=scram-sha-256', '--username', settings.user, '--pwfile', pwfile, '--encoding=UTF8', '--locale=C', '--no-sync'], {
+    runCommandSync(settings.binaries.initdb, ['--pgdata', pgdata, '--auth=scram-sha-256', '--username', settings.user, '--pwfile', pwfile, '--encoding=UTF8', '--locale=C', '--no-sync'], {
       ...ids,
-      stdio: 'pipe',
-      timeout: 60_000,
-      env: { ...process.env, LC_ALL: 'C' },
+      limitMs: 60_000,
+      env: { LC_ALL: 'C' },
+      secrets: [settings.password],
     });
   } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n').slice(-2).join(' ');
-    throw new HarnessError(`initdb for ${settings.name} in ${pgdata} failed: ${stderr || (error as Error).message}`);
+    throw new HarnessError(`initdb for ${settings.name} in ${pgdata} failed: ${(error as Error).message}`, { cause: error });
   } finally {
     rmSync(pwfile, { force: true });
   }
@@ -78,14 +77,14 @@ export async function preparePostgres(settings: PostgresSettings): Promise<Launc
  */
 function ensurePostgresUser(): { uid: number; gid: number } {
   const ids = () => ({
-    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
-    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
+    uid: Number(runCommandSync('id', ['-u', 'postgres']).stdout.trim()),
+    gid: Number(runCommandSync('id', ['-g', 'postgres']).stdout.trim()),
   });
   try {
     return ids();
   } catch {
     try {
-      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], { stdio: 'pipe' });
+      runCommandSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
       return ids();
     } catch (error) {
       throw new HarnessError(`running as root, PostgreSQL needs a 'postgres' OS user and creating it failed (${(error as Error).message.split('\n')[0]}); create one with 'useradd --system postgres' or run as a normal user`);

@@ -3,30 +3,15 @@
  * `runbook-harness up`, and controls them by pid from any process that has the state file.
  * Signals go to the whole process group: PostgreSQL's backends and a JVM's children go with it.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { pollUntil } from '../../core/poll.js';
+import { launchDetached } from '../../core/subprocess.js';
 import type { ProcessRecord } from '../state.js';
 
 export type LaunchSpec = Omit<ProcessRecord, 'pid'>;
 
 export function launch(spec: LaunchSpec): ProcessRecord {
-  const out = openSync(spec.logFile, 'a');
-  try {
-    const child = spawn(spec.command, spec.args, {
-      cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
-      detached: true,
-      stdio: ['ignore', out, out],
-      uid: spec.uid,
-      gid: spec.gid,
-    });
-    if (child.pid === undefined) throw new Error(`could not start ${spec.command}`);
-    child.unref();
-    return { ...spec, pid: child.pid };
-  } finally {
-    closeSync(out);
-  }
+  return { ...spec, pid: launchDetached(spec) };
 }
 
 export function isAlive(pid: number): boolean {

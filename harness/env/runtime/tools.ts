@@ -1,10 +1,10 @@
 /** Finds the host tools the local runtime needs, or says in one line what is missing and how to get it. */
-import { spawnSync } from 'node:child_process';
-import { HarnessError } from '../../cli/errors.js';
+import { HarnessError } from '../../core/errors.js';
+import { runCommandSync } from '../../core/subprocess.js';
 
 function versionOutput(command: string, args: string[]): string | undefined {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 });
-  if (result.error || result.status !== 0) return undefined;
+  const result = runCommandSync(command, args, { limitMs: 30_000, reject: false });
+  if (result.failure) return undefined;
   return `${result.stdout}\n${result.stderr}`;
 }
 

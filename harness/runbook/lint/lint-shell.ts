@@ -2,7 +2,7 @@
  * Shell blocks: `bash -n` syntax check, `runbook-harness` invocations against the real command line, and JSON
  * heredoc bodies (a connector config written with `cat > x.json << 'EOF'`) handed to the JSON lint.
  */
-import { spawnSync } from 'node:child_process';
+import { runCommandSync } from '../../core/subprocess.js';
 import { at, type BlockContext, type Finding } from './finding.js';
 import { replacePlaceholders } from './placeholders.js';
 import { checkHarnessCommand, shellWords } from './harness-commands.js';
@@ -24,9 +24,9 @@ export function jsonHeredocs(text: string): Heredoc[] {
 }
 
 function bashSyntax(text: string, ctx: BlockContext): Finding[] {
-  const result = spawnSync('bash', ['-n'], { input: replacePlaceholders(text, 'PH_'), encoding: 'utf8', timeout: 10_000 });
-  if (result.error) return [at(ctx, 0, 'info', 'shell-not-checked', `bash not available (${result.error.message}); shell syntax not checked`)];
-  if (result.status === 0) return [];
+  const result = runCommandSync('bash', ['-n'], { input: replacePlaceholders(text, 'PH_'), limitMs: 10_000, reject: false });
+  if (result.exitCode === null) return [at(ctx, 0, 'info', 'shell-not-checked', `bash not available (${result.failure}); shell syntax not checked`)];
+  if (result.exitCode === 0) return [];
   const first = result.stderr.split('\n').find((l) => l.includes('line')) ?? result.stderr.split('\n')[0];
   const m = /line (\d+): (.*)$/.exec(first);
   const offset = m ? Number(m[1]) - 1 : 0;

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { HarnessError } from '../../cli/errors.js';
-import { redactSecrets, redactUrl } from '../url-redact.js';
+import { HarnessError } from '../../core/errors.js';
+import { redactSecrets, redactUrl } from '../../core/redaction.js';
 import type { SessionOptions, SqlRow, SqlSession } from './sql-session.js';
 
 /** Returns every column as its text form: int8 sums and timestamps keep full precision. */

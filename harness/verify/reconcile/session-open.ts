@@ -1,5 +1,5 @@
-import { HarnessError } from '../../cli/errors.js';
-import { redactUrl } from '../url-redact.js';
+import { HarnessError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redaction.js';
 import { openPostgresSession } from './postgres-session.js';
 import { openSqlServerSession } from './sqlserver-session.js';
 import { DEFAULT_SESSION_OPTIONS, dialectOfUrl, type SessionOptions, type SqlSession } from './sql-session.js';

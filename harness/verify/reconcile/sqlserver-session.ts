@@ -3,8 +3,8 @@
  * unit-tested on its text, and the container environment is where it runs for real.
  */
 import mssql from 'mssql';
-import { HarnessError } from '../../cli/errors.js';
-import { redactSecrets, redactUrl } from '../url-redact.js';
+import { HarnessError } from '../../core/errors.js';
+import { redactSecrets, redactUrl } from '../../core/redaction.js';
 import type { SessionOptions, SqlRow, SqlSession } from './sql-session.js';
 
 /** mssql://user:password@host:port/database[?encrypt=true&trustServerCertificate=true] */

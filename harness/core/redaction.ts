@@ -18,3 +18,18 @@ export function redactSecrets(text: string, secrets: (string | undefined)[]): st
   for (const secret of secrets) if (secret && secret.length >= 3) out = out.split(secret).join('***');
   return out;
 }
+
+/**
+ * Passwords are random per run and must never reach a report or a log. Fixtures register them;
+ * every attachment, and every subprocess error, passes through redact().
+ */
+const secrets = new Set<string>();
+
+export function registerSecrets(...values: (string | undefined)[]): void {
+  for (const value of values) if (value && value.length >= 4) secrets.add(value);
+}
+
+/** Text with URL passwords and every registered (and extra) secret masked. */
+export function redact(text: string, extra: (string | undefined)[] = []): string {
+  return redactSecrets(text, [...secrets, ...extra]);
+}
