@@ -10,7 +10,6 @@ import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { readDlq, sectionSql, stepBlocks, textClaim, verdictSummary } from '../../harness/scenario/evolution-kit.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
-import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { harnessCommands, runHarnessCli } from '../../harness/scenario/rollback-kit.js';
 import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test, type SourceDialect } from '../../harness/test.js';
