@@ -228,7 +228,7 @@ describe(section.title, () => {
             expect(restore.code, restore.stderr).toBe(0);
             const [left] = await target.query(`SELECT count(*) FILTER (WHERE name = '${CORRUPTED}')::int AS corrupted, count(*) FILTER (WHERE ${KEY} = ${DELETED_KEY})::int AS deleted_back FROM ${TABLE}`);
             await attachJson('replica after the restore', left);
-            expect(left, 'the backup undid the corruption: no corrupted row, the deleted row back').toEqual({ corrupted: 0, deleted_back: 1 });
+            expect({ corrupted: Number(left?.corrupted), deletedBack: Number(left?.deleted_back) }, 'the backup undid the corruption: no corrupted row, the deleted row back').toEqual({ corrupted: 0, deletedBack: 1 });
           }],
           ['Roll back the source schema', () => rollBackSource(fx, workload)],
           ['Replay Kafka from an offset (Point-in-Time Recovery)', async () => {
