@@ -55,6 +55,13 @@ export function summariseState(status: ConnectorStatus): ConnectorStateName {
   return states.find((s) => s !== 'RUNNING') ?? 'RUNNING';
 }
 
+/** The properties of `patch` that `config` does not show yet (name=value seen), empty once the patch took effect. */
+export function unappliedProperties(config: ConnectorConfig, patch: ConnectorConfig): string[] {
+  return Object.entries(patch)
+    .filter(([key, value]) => config[key] !== value)
+    .map(([key]) => `${key}=${config[key] ?? '(unset)'}`);
+}
+
 function firstTrace(status: ConnectorStatus): string {
   const trace = status.connector.trace ?? status.tasks.find((t) => t.trace)?.trace ?? '';
   return trace.split('\n').slice(0, 2).join(' ').slice(0, 400);
@@ -142,9 +149,33 @@ export class ConnectClient {
     });
   }
 
-  async resumeConnector(name: string): Promise<ConnectorStatus> {
+  /**
+   * PUT /connectors/{name}/resume. Resuming does not revive a FAILED task: with `expect` 'FAILED' the call
+   * waits until the connector itself runs again while a task stays FAILED (a restart is then the remedy).
+   */
+  async resumeConnector(name: string, expect: 'RUNNING' | 'FAILED' = 'RUNNING'): Promise<ConnectorStatus> {
     await this.request('PUT', `/connectors/${encodeURIComponent(name)}/resume`);
-    return this.awaitConnectorState(name, 'RUNNING');
+    if (expect === 'RUNNING') return this.awaitConnectorState(name, 'RUNNING');
+    return pollUntil({ what: `connector ${name} RUNNING with a task still FAILED`, limitMs: this.stateLimitMs, intervalMs: 250 }, async () => {
+      const status = await this.getConnectorStatus(name);
+      return { done: status.connector.state === 'RUNNING' && summariseState(status) === 'FAILED', seen: `connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',') || 'none'}`, value: status };
+    });
+  }
+
+  /**
+   * PATCH /connectors/{name}/config: changes only the given properties (every other one, secrets included,
+   * stays), then waits until the worker's config shows them and the connector is `expect` (an update keeps
+   * a paused connector PAUSED). Fails fast on FAILED unless FAILED is what is expected.
+   */
+  async patchConnectorConfig(name: string, patch: ConnectorConfig, expect: ConnectorStateName = 'RUNNING'): Promise<ConnectorStatus> {
+    await this.request('PATCH', `/connectors/${encodeURIComponent(name)}/config`, patch);
+    return pollUntil({ what: `connector ${name} to show ${JSON.stringify(patch)} and be ${expect}`, limitMs: this.stateLimitMs, intervalMs: 250 }, async () => {
+      const [config, status] = await Promise.all([this.getConnectorConfig(name), this.getConnectorStatus(name)]);
+      const unapplied = unappliedProperties(config, patch);
+      const state = summariseState(status);
+      const abort = state === 'FAILED' && expect !== 'FAILED' ? new ConnectError('PATCH', `/connectors/${name}/config`, 200, `connector ${name} FAILED after the update: ${firstTrace(status)}`) : undefined;
+      return { done: unapplied.length === 0 && state === expect, abort, seen: `${state}; ${unapplied.length ? `not yet applied: ${unapplied.join(', ')}` : 'config applied'}`, value: status };
+    });
   }
 
   /** PUT /connectors/{name}/stop: tasks shut down, config kept; needed before offsets can be altered. */
@@ -157,11 +188,14 @@ export class ConnectClient {
     });
   }
 
-  /** POST /connectors/{name}/restart?includeTasks=&onlyFailed= — Connect never restarts a FAILED task by itself. */
-  async restartConnector(name: string, options: { includeTasks?: boolean; onlyFailed?: boolean } = {}): Promise<ConnectorStatus> {
+  /**
+   * POST /connectors/{name}/restart?includeTasks=&onlyFailed= — Connect never restarts a FAILED task by itself.
+   * `expect` 'FAILED': a restart that is known to leave a FAILED task as it is (the connector only).
+   */
+  async restartConnector(name: string, options: { includeTasks?: boolean; onlyFailed?: boolean; expect?: ConnectorStateName } = {}): Promise<ConnectorStatus> {
     const query = `includeTasks=${options.includeTasks ?? false}&onlyFailed=${options.onlyFailed ?? false}`;
     await this.request('POST', `/connectors/${encodeURIComponent(name)}/restart?${query}`, undefined, [202, 204]);
-    return this.awaitConnectorState(name, 'RUNNING', this.stateLimitMs, RESTART_GRACE_MS);
+    return this.awaitConnectorState(name, options.expect ?? 'RUNNING', this.stateLimitMs, RESTART_GRACE_MS);
   }
 
   async restartTask(name: string, task: number): Promise<ConnectorStatus> {

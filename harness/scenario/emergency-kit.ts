@@ -1,7 +1,7 @@
 /**
  * What the Emergency and Monitoring scenarios share beyond kit.ts: the runbook's CLI commands run for real
- * against the test stack, raw Connect REST calls that do not wait for RUNNING (a FAILED task is what these
- * scenarios look at) and observing that a connector stays in a state.
+ * against the test stack, observing that a connector stays in a state (a FAILED task is what these scenarios
+ * look at) and where a lag comes from.
  * These return observations; only scenarios assert.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
@@ -34,17 +34,6 @@ export async function runCli(stateDir: string, args: string[]): Promise<CliResul
   const result: CliResult = { command, code: r.exitCode ?? 1, stdout: r.stdout, stderr: stderrAndWhy(r) };
   await attachText(`$ ${command} (exit ${result.code})`, `${result.stdout}${result.stderr ? `\n--- stderr ---\n${result.stderr}` : ''}`);
   return result;
-}
-
-/** A Connect REST call that returns the HTTP status and does not wait for any state. */
-export async function connectRequest(connect: ConnectClient, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: string }> {
-  const response = await fetch(`${connect.url}${urlPath}`, {
-    method,
-    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  return { status: response.status, body: await response.text() };
 }
 
 /**
@@ -195,5 +184,56 @@ export async function produceRaw(bootstrap: string, topic: string, key: string, 
     await producer.send({ topic, messages: [{ key, value }] });
   } finally {
     await producer.disconnect();
+  }
+}
+
+export interface FlowRates {
+  seconds: number;
+  /** Writes the source acknowledged per second (the application's own rate). */
+  sourceWritesPerSecond: number;
+  /** Change events the source connector added to the topic per second. */
+  producedPerSecond: number;
+  /** Events the sink committed (applied to the replica) per second. */
+  appliedPerSecond: number;
+}
+
+/**
+ * Measures, over `windowMs`, how fast changes enter and leave the pipeline for one table: the source's
+ * acknowledged writes, the topic's end offset and the sink group's committed offset on that topic. A sink
+ * that applies far fewer events than the topic receives, while the topic receives no more than the
+ * application writes, is held back on the replica's side.
+ */
+export async function measureFlow(
+  read: { acknowledged: () => number; partitions: () => Promise<{ topic: string; committed: number; end: number }[]> },
+  topic: string,
+  windowMs: number,
+): Promise<FlowRates> {
+  const sample = async () => {
+    const parts = (await read.partitions()).filter((p) => p.topic === topic);
+    return { at: Date.now(), acknowledged: read.acknowledged(), end: parts.reduce((s, p) => s + p.end, 0), committed: parts.reduce((s, p) => s + p.committed, 0) };
+  };
+  const first = await sample();
+  const last = await pollUntil({ what: `a ${windowMs / 1000} s window of ${topic}'s flow`, limitMs: windowMs * 3, intervalMs: 500 }, async () => {
+    const now = await sample();
+    return { done: now.at - first.at >= windowMs, seen: `${((now.at - first.at) / 1000).toFixed(1)} s sampled`, value: now };
+  });
+  const seconds = (last.at - first.at) / 1000;
+  const rate = (a: number, b: number) => Number(((b - a) / seconds).toFixed(1));
+  return { seconds, sourceWritesPerSecond: rate(first.acknowledged, last.acknowledged), producedPerSecond: rate(first.end, last.end), appliedPerSecond: rate(first.committed, last.committed) };
+}
+
+/** What one `runbook-harness lag --json` snapshot holds that scenarios assert on. */
+export interface LagSnapshot {
+  heartbeat: { lagSeconds?: number; timedOut?: boolean; skipped?: string };
+  consumer: { group: string; total?: number; error?: string; partitions?: { topic: string; lag: number }[] };
+  verdict?: { pass: boolean; measured: number; threshold: string };
+}
+
+/** The last JSON line `lag --json` printed, or undefined when it printed none. */
+export function parseLagSnapshot(stdout: string): LagSnapshot | undefined {
+  try {
+    return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as LagSnapshot;
+  } catch {
+    return undefined;
   }
 }

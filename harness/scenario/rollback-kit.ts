@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pollUntil } from '../core/poll.js';
 import { runCommand, stderrAndWhy } from '../core/subprocess.js';
-import { summariseState, type ConnectorStatus } from '../pipeline/connect-client.js';
+import { type ConnectClient, type ConnectorStatus } from '../pipeline/connect-client.js';
 import { attachText } from '../report/step.js';
 import type { Claim } from '../runbook/claims.js';
 import type { CodeBlock, Step } from '../runbook/model.js';
@@ -189,33 +189,26 @@ export function decisionTree(block: CodeBlock): TreeBranch[] {
 }
 
 /**
- * Pauses a connector and waits for the connector (not its tasks) to be PAUSED: a FAILED task stays
- * FAILED under a pause, which is what the rollback branches start from.
+ * The runbook's `restart --include-tasks --only-failed` through the Connect client, which waits for RUNNING;
+ * returns whether the sink ran again and its last status rather than throwing, so the scenario asserts.
  */
-export async function pauseConnectorOnly(connect: { url: string; getConnectorStatus(name: string): Promise<ConnectorStatus> }, name: string, limitMs = 60_000): Promise<ConnectorStatus> {
-  const response = await fetch(`${connect.url}/connectors/${encodeURIComponent(name)}/pause`, { method: 'PUT', signal: AbortSignal.timeout(30_000) });
-  if (!response.ok) throw new Error(`PUT /connectors/${name}/pause answered ${response.status}: ${await response.text()}`);
-  return pollUntil({ what: `connector ${name} PAUSED`, limitMs, intervalMs: 250 }, async () => {
-    const status = await connect.getConnectorStatus(name);
-    return { done: status.connector.state === 'PAUSED', seen: `connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',')}`, value: status };
-  });
+export async function restartFailedTasks(connect: ConnectClient, name: string): Promise<{ running: boolean; status: ConnectorStatus; error?: string }> {
+  try {
+    return { running: true, status: await connect.restartConnector(name, { includeTasks: true, onlyFailed: true }) };
+  } catch (error) {
+    return { running: false, status: await connect.getConnectorStatus(name), error: (error as Error).message };
+  }
 }
 
-/**
- * POST restart?includeTasks=true&onlyFailed=true, then waits for RUNNING without giving up on the FAILED
- * status the worker still shows for a moment; returns whether it ran and the last status.
- */
-export async function restartFailedTasks(connect: { url: string; getConnectorStatus(name: string): Promise<ConnectorStatus> }, name: string, limitMs = 60_000): Promise<{ running: boolean; status: ConnectorStatus }> {
-  const response = await fetch(`${connect.url}/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
-  if (!response.ok) throw new Error(`POST /connectors/${name}/restart answered ${response.status}: ${await response.text()}`);
-  let status = await connect.getConnectorStatus(name);
-  try {
-    await pollUntil({ what: `connector ${name} RUNNING after the restart`, limitMs, intervalMs: 500 }, async () => {
-      status = await connect.getConnectorStatus(name);
-      return { done: summariseState(status) === 'RUNNING', seen: summariseState(status) };
-    });
-    return { running: true, status };
-  } catch {
-    return { running: false, status };
+/** The column names of a `psql -c "\d+ <table>"` listing (the first cell of each row of its table). */
+export function psqlDescribedColumns(listing: string): string[] {
+  const lines = listing.split('\n');
+  const rule = lines.findIndex((l) => /^-+\+-/.test(l.trim()));
+  if (rule < 0) return [];
+  const columns: string[] = [];
+  for (const line of lines.slice(rule + 1)) {
+    if (!line.includes('|')) break;
+    columns.push(line.split('|')[0]!.trim());
   }
+  return columns;
 }

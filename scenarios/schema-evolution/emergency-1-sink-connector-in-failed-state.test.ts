@@ -10,7 +10,8 @@ import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js
 import { changeLogClaim } from '../../harness/runbook/change-log.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { awaitState, connectRequest, referencedStepSql, runCli, traceHead, watchState } from '../../harness/scenario/emergency-kit.js';
+import { summariseState } from '../../harness/pipeline/connect-client.js';
+import { awaitState, referencedStepSql, runCli, traceHead, watchState } from '../../harness/scenario/emergency-kit.js';
 import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, describeTable, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
@@ -132,13 +133,13 @@ describe(section.title, () => {
       await runbookStep(`7. ${section.step(7).title}`, async () => {
         // Change Log row 7: with the schema fixed, neither resume nor a connector-only restart revives the task.
         const row7 = changeLogClaim('schema-evolution', 7);
-        const resume = await connectRequest(connect, 'PUT', `/connectors/${sink}/resume`);
+        const resume = summariseState(await connect.resumeConnector(sink, 'FAILED'));
         const afterResume = await watchState(connect, sink, 'FAILED', WATCH_FAILED_MS / 2);
-        const restart = await connectRequest(connect, 'POST', `/connectors/${sink}/restart`);
+        const restart = summariseState(await connect.restartConnector(sink, { expect: 'FAILED' }));
         const afterRestart = await watchState(connect, sink, 'FAILED', WATCH_FAILED_MS / 2);
         await attachJson('resume and connector-only restart after the fix', { resume, afterResume, restart, afterRestart });
-        assertClaim(row7, afterResume.stayed, `PUT /resume answered ${resume.status}; task ${afterResume.stayed ? 'still FAILED' : `left FAILED: ${afterResume.left}`}`);
-        assertClaim(row7, afterRestart.stayed, `POST /restart (connector only) answered ${restart.status}; task ${afterRestart.stayed ? 'still FAILED' : `left FAILED: ${afterRestart.left}`}`);
+        assertClaim(row7, afterResume.stayed, `after PUT /resume: ${resume}; task ${afterResume.stayed ? 'still FAILED' : `left FAILED: ${afterResume.left}`}`);
+        assertClaim(row7, afterRestart.stayed, `after POST /restart (connector only): ${restart}; task ${afterRestart.stayed ? 'still FAILED' : `left FAILED: ${afterRestart.left}`}`);
 
         const restarted = await runCli(stateDir, ['connector', 'restart', sink, '--include-tasks', '--only-failed']);
         expect(restarted.code, restarted.stderr).toBe(0);

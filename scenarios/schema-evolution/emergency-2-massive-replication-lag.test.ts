@@ -5,9 +5,10 @@
  * and with the heartbeat; the sink's batch size is raised through pause, update, resume; then the hop is healed
  * and the lag must drain back under the SLO. Every acknowledged write must reach the target.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { pollUntil } from '../../harness/core/poll.js';
 import { attachJson, attachSamples, attachSql, runbookStep } from '../../harness/report/step.js';
@@ -15,7 +16,8 @@ import { changeLogClaim } from '../../harness/runbook/change-log.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { connectRequest, runCli, startConsumerLagSampler, type ConsumerLagSample } from '../../harness/scenario/emergency-kit.js';
+import { summariseState } from '../../harness/pipeline/connect-client.js';
+import { measureFlow, parseLagSnapshot, runCli, startConsumerLagSampler, type ConsumerLagSample } from '../../harness/scenario/emergency-kit.js';
 import { CONVERGE_LIMIT_MS, awaitConverged, lagSloMs, resetSampleTables, closeOutWorkload } from '../../harness/scenario/kit.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable, lagSloVerdict, probeHeartbeat, sampleHeartbeatLag, startHeartbeatSampler, type HeartbeatTimeline } from '../../harness/verify/lag.js';
@@ -35,6 +37,16 @@ const MASSIVE_LAG_RECORDS = 10 * WRITES_PER_SECOND;
 const PROBE_TIMEOUT_MS = 30_000;
 /** How long the drained pipeline is sampled to show the lag back under the SLO. */
 const SETTLED_WINDOW_MS = 10_000;
+/** How long the flow in and out of the pipeline is measured to tell where the lag comes from. */
+const FLOW_WINDOW_MS = 5_000;
+/** One side outpaces the other when its rate is more than this many times the other's. */
+const SURGE_FACTOR = 2;
+
+/** The `**Cause?**` labels of step `n` (Identify Cause), in order, read from the runbook's lines up to step n+1. */
+function listedCauses(n: number): string[] {
+  const lines = readFileSync(path.resolve(fileURLToPath(new URL('../..', import.meta.url)), section.file), 'utf8').split('\n');
+  return lines.slice(section.step(n).line, section.step(n + 1).line - 1).flatMap((l) => [...l.matchAll(/\*\*([^*]+\?)\*\*/g)].map((m) => m[1]!));
+}
 
 describe(section.title, () => {
   for (const variant of sourceVariants()) {
@@ -77,8 +89,16 @@ describe(section.title, () => {
           await attachJson('heartbeat timeline under the throttle', { ...faulted, samples: undefined, fault: throttle.description });
           const groups = await runCli(stateDir, ['kafka', 'groups', '--group', `connect-${sink}`]);
           const total = Number(/TOTAL LAG (\d+)/.exec(groups.stdout)?.[1]);
+          // `lag` exits 1 when the heartbeat breaks the lag SLO; a probe that waits the SLO out is such a break.
           const lagCli = await runCli(stateDir, ['lag', '--json', '--connector', sink, '--timeout', String(sloMs / 1000)]);
-          await attachJson('lag --json', lagCli.stdout ? JSON.parse(lagCli.stdout) : lagCli.stderr);
+          const snapshot = parseLagSnapshot(lagCli.stdout);
+          await attachJson('lag --json', snapshot ?? { stdout: lagCli.stdout, stderr: lagCli.stderr });
+          expect(snapshot, `lag --json printed no JSON snapshot (exit ${lagCli.code}): ${lagCli.stderr.trim().slice(0, 300)}`).toBeDefined();
+          expect(lagCli.code, 'lag --json exits 1: the heartbeat breaks the lag SLO').toBe(1);
+          expect(snapshot!.verdict?.pass, 'lag --json: SLO verdict').toBe(false);
+          expect((snapshot!.heartbeat.lagSeconds ?? 0) * 1000, 'lag --json: heartbeat lag at least the SLO').toBeGreaterThanOrEqual(sloMs);
+          expect(snapshot!.consumer.group, 'lag --json reads the sink\'s consumer group').toBe(`connect-${sink}`);
+          expect(snapshot!.consumer.total ?? 0, `lag --json: records behind (${snapshot!.consumer.error ?? 'no error'})`).toBeGreaterThanOrEqual(MASSIVE_LAG_RECORDS);
           // Change Log row 8: the sink's group is connect-postgresql-sink; the original's group does not exist.
           const original = await runCli(stateDir, ['kafka', 'groups', '--group', 'postgresql-sink-connector']);
           const originalTotal = /TOTAL LAG (\d+)/.exec(original.stdout)?.[1];
@@ -89,9 +109,17 @@ describe(section.title, () => {
         });
 
         await runbookStep(`2. ${section.step(2).title}`, async () => {
-          const text = section.step(2).text;
-          await attachJson('cause', { listed: text, observed: `slow writes to the replica: ${throttle.description}` });
-          expect(text).toMatch(/Slow PostgreSQL writes/);
+          // Each cause the step lists, judged on the stack: a backfill or a bulk job puts more events on the
+          // topic than the application writes; slow replica writes leave the sink applying fewer than arrive.
+          const flow = await measureFlow({ acknowledged: () => workload.acknowledged, partitions: async () => (await kafka.sinkLag(sink)).partitions }, pipeline.topicOf(TABLE), FLOW_WINDOW_MS);
+          const sourceSurge = flow.producedPerSecond > SURGE_FACTOR * flow.sourceWritesPerSecond;
+          const replicaSlow = flow.appliedPerSecond * SURGE_FACTOR < flow.producedPerSecond;
+          const judged: Record<string, boolean> = { 'Recent schema change?': sourceSurge, 'High volume of updates?': sourceSurge, 'Slow PostgreSQL writes?': replicaSlow };
+          const listed = listedCauses(2);
+          const identified = Object.keys(judged).filter((cause) => judged[cause]);
+          await attachJson('cause', { flow, listed, identified, fault: throttle.description });
+          expect(listed, `${section.file}: the causes step 2 lists, each with a check here`).toEqual(Object.keys(judged));
+          expect(identified, `the lag's cause on the stack (source events ${flow.producedPerSecond}/s for ${flow.sourceWritesPerSecond} writes/s, sink applied ${flow.appliedPerSecond}/s)`).toEqual(['Slow PostgreSQL writes?']);
         });
 
         await runbookStep(`3. ${section.step(3).title}`, async () => {
@@ -120,10 +148,10 @@ describe(section.title, () => {
           // The runbook's procedure: pause, PATCH the one property, resume.
           const paused = await runCli(stateDir, ['connector', 'pause', sink]);
           expect(paused.code, paused.stderr).toBe(0);
-          const patched = await connectRequest(connect, 'PATCH', `/connectors/${sink}/config`, { 'batch.size': raised });
-          await attachJson(`PATCH /connectors/${sink}/config`, { request: { 'batch.size': raised }, status: patched.status });
-          expect(patched.status).toBe(200);
-          expect((await connect.awaitConnectorState(sink, 'PAUSED')).connector.state, 'an update keeps a paused connector paused').toBe('PAUSED');
+          // The runbook's curl PATCH; the client waits until the worker shows the value and the sink is still PAUSED.
+          const patched = await connect.patchConnectorConfig(sink, { 'batch.size': raised! }, 'PAUSED');
+          await attachJson(`PATCH /connectors/${sink}/config`, { request: { 'batch.size': raised }, status: patched });
+          expect(summariseState(patched), 'an update keeps a paused connector paused').toBe('PAUSED');
           const resumed = await runCli(stateDir, ['connector', 'resume', sink]);
           expect(resumed.code, resumed.stderr).toBe(0);
           const shown = await runCli(stateDir, ['connector', 'config', sink]);
@@ -144,7 +172,8 @@ describe(section.title, () => {
           await attachSamples('sink consumer-group lag, fault to drain (records)', lagSeries.map((s) => ({ t: s.t, records: s.records })));
           await attachSamples('heartbeat lag after the heal', settled.samples.map((s) => ({ writtenAt: s.writtenAt, lagSeconds: Number(s.lagSeconds.toFixed(2)), timedOut: String(s.timedOut) })));
           const watch = await runCli(stateDir, ['lag', '--watch', '--count', '2', '--interval', '1', '--connector', sink]);
-          expect(watch.code, watch.stderr).toBe(0);
+          expect(watch.code, `lag --watch exits 0 only while the heartbeat meets the lag SLO: ${watch.stderr}`).toBe(0);
+          expect(watch.stdout.match(/^\s*PASS Data replication lag/gm)?.length, 'lag --watch: both snapshots within the lag SLO').toBe(2);
           const verdict = lagSloVerdict(settled, sloTarget('database-migration', 'Data replication lag'));
           await attachJson('lag SLO after the heal', { verdict, drainedTo: drained.total, peak: Math.max(...lagSeries.map((s) => s.records)) });
           expect(verdict.pass, `heartbeat after the heal: ${JSON.stringify(verdict)}`).toBe(true);

@@ -12,8 +12,11 @@ import { inject, onTestFinished } from 'vitest';
 import { attachJson, attachText, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { awaitColumn, awaitConverged, awaitDrained, describeTable, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
-import { blockClaim, commentSteps, fillPlaceholders, runShellLine, type ShellContext } from '../../harness/scenario/rollback-kit.js';
+import { summariseState } from '../../harness/pipeline/connect-client.js';
+import { parseLagSnapshot } from '../../harness/scenario/emergency-kit.js';
+import { awaitColumn, awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, describeTable, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { blockClaim, commentSteps, fillPlaceholders, psqlDescribedColumns, runShellLine, type ShellContext } from '../../harness/scenario/rollback-kit.js';
+import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable, probeHeartbeat } from '../../harness/verify/lag.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { Workload, type WorkloadHistory } from '../../harness/workload/writer.js';
@@ -45,14 +48,35 @@ describe(section.title, () => {
         await attachText(`$ ${line}`, `exit ${result.code}\n${result.stdout}\n${result.stderr}`.trim());
         return result;
       };
+      /** Step `n` of the block, which must exist. */
+      const step = (n: number) => {
+        const found = steps.find((st) => st.number === n);
+        if (!found) throw new Error(`${section.file} [${section.id}]: the bash block has no step ${n}; steps: ${steps.map((st) => `${st.number}. ${st.title}`).join(' | ')}`);
+        return found;
+      };
+      const title = (n: number) => `${n}. ${step(n).title}`;
+      /** Runs every command of step `n` as written; each must exit 0. */
+      const runCommands = async (n: number) => {
+        const results = [];
+        for (const line of step(n).commands) {
+          const result = await run(line);
+          expect(result.code, `${line}: ${result.stderr}`).toBe(0);
+          results.push(result);
+        }
+        expect(results.length, `step ${n} has commands`).toBeGreaterThan(0);
+        return results;
+      };
       // Scenario 1's Rollback, step by step: source SQL, the drain, replica SQL.
       const rollbackSql = (where: 'source' | 'target') =>
         scenarioRollback.tree.flatMap((s) => s.steps).flatMap((st) => st.codeBlocks).filter((b) => b.lang === 'sql' && b.side === where && (where === 'target' || b.dialect === dialect)).map((b) => b.value).join('\n');
 
-      await resetSampleTables(source, target);
-      await pipeline.deploy({ tables: ['customers', 'orders', 'products'] });
+      await resetSampleTables(source, target, [DEFAULT_HEARTBEAT_TABLE]);
+      // Step 4's `lag --json` probes the heartbeat: the table is in the source and captured.
+      await ensureHeartbeatTable({ source });
+      await pipeline.deploy({ tables: ['customers', 'orders', 'products', DEFAULT_HEARTBEAT_TABLE] });
       const snapshot = await awaitConverged(source, target, [{ table: TABLE }]);
       expect(snapshot.converged, JSON.stringify(snapshot.report.tables[0])).toBe(true);
+      await probeHeartbeat({ source, target, timeoutMs: CONVERGE_LIMIT_MS }); // the sink creates the heartbeat table
       const workload = Workload.start(source, { table: TABLE, keyColumn: KEY, shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 20 });
       let history: WorkloadHistory | undefined;
       onTestFinished(async () => void (await workload.stop()));
@@ -65,42 +89,64 @@ describe(section.title, () => {
           expect(seen.appeared, `${COLUMN} in the replica`).toBe(true);
         });
 
-        for (const step of steps) {
-          await runbookStep(`${step.number}. ${step.title}`, async () => {
-            if (/roll back the (\w+ )?schema/i.test(step.title)) {
-              const sourceOnly = /source/i.test(step.title) && !/replica/i.test(step.title);
-              workload.setShape((_, n) => ({ name: `writer ${n}` }));
-              await runSql(source, rollbackSql('source'), "the scenario's Rollback SQL (source)");
-              if (!sourceOnly) {
-                // Scenario 1's Rollback waits for the sink to drain before the replica; with the sink paused it cannot.
-                const drained = await awaitDrained(target, TABLE, KEY, await workload.mark(), lagSloMs());
-                await attachJson("Scenario 1's drain while replication is paused", drained);
-                await runSql(target, rollbackSql('target'), "the scenario's Rollback SQL (replica)");
-              }
-            }
-            if (/reconcile/i.test(step.title)) {
-              history = await workload.stop();
-              const converged = await awaitConverged(source, target, [{ table: TABLE }]);
-              await attachJson('reconciliation report (harness)', converged.report);
-            }
-            if (/drain/i.test(step.title)) {
-              const drained = await awaitDrained(target, TABLE, KEY, await workload.mark());
-              await attachJson('sink drained', drained);
-              expect(drained.drained).toBe(true);
-            }
-            for (const line of step.commands) {
-              const result = await run(line);
-              expect(result.code, `${line}: ${result.stderr}`).toBe(0);
-            }
-            if (/replica/i.test(step.title) && /roll back/i.test(step.title) && /drain/i.test(step.title)) {
-              await runSql(target, rollbackSql('target'), "the scenario's Rollback SQL (replica)");
-            }
-            if (/verify schema/i.test(step.title)) {
-              const columns = (await describeTable(target, TABLE)).map((c) => c.column_name);
-              await attachJson('replica columns', columns);
-            }
-          });
-        }
+        await runbookStep(title(1), async () => {
+          await runCommands(1);
+          for (const name of [pipeline.sourceName, pipeline.sinkName]) {
+            const status = await connect.awaitConnectorState(name, 'PAUSED');
+            expect(summariseState(status), `${name} after step 1`).toBe('PAUSED');
+          }
+        });
+
+        await runbookStep(title(2), async () => {
+          expect(step(2).commands, 'step 2 has no commands of its own: it runs the scenario\'s Rollback SQL').toEqual([]);
+          workload.setShape((_, n) => ({ name: `writer ${n}` }));
+          await runSql(source, rollbackSql('source'), "the scenario's Rollback SQL (source)");
+          const columns = (await describeTable(source, TABLE)).map((c) => c.column_name);
+          expect(columns, 'the source after its rollback').not.toContain(COLUMN);
+        });
+
+        await runbookStep(title(3), async () => {
+          await runCommands(3);
+          for (const name of [pipeline.sourceName, pipeline.sinkName]) {
+            const status = await connect.awaitConnectorState(name, 'RUNNING');
+            expect(summariseState(status), `${name} after step 3`).toBe('RUNNING');
+          }
+        });
+
+        await runbookStep(title(4), async () => {
+          const drained = await awaitDrained(target, TABLE, KEY, await workload.mark());
+          await attachJson('sink drained (marker write in the replica)', drained);
+          expect(drained.drained, 'the sink drained past a write made after the source rollback').toBe(true);
+          for (const result of await runCommands(4)) {
+            const snapshot = parseLagSnapshot(result.stdout);
+            expect(snapshot, `${result.line} printed a JSON snapshot`).toBeDefined();
+            expect(snapshot!.heartbeat.skipped, 'lag --json probed the heartbeat').toBeUndefined();
+            expect(snapshot!.verdict?.pass, `lag --json: heartbeat within the lag SLO (${JSON.stringify(snapshot!.verdict)})`).toBe(true);
+            expect(snapshot!.consumer.group).toBe(`connect-${pipeline.sinkName}`);
+            expect(snapshot!.consumer.error, 'lag --json read the sink\'s consumer group').toBeUndefined();
+          }
+          await runSql(target, rollbackSql('target'), "the scenario's Rollback SQL (replica)");
+          const columns = (await describeTable(target, TABLE)).map((c) => c.column_name);
+          expect(columns, 'the replica after its rollback').not.toContain(COLUMN);
+        });
+
+        await runbookStep(title(5), async () => {
+          const [listing] = await runCommands(5);
+          const described = psqlDescribedColumns(listing!.stdout);
+          const sourceColumns = (await describeTable(source, TABLE)).map((c) => c.column_name);
+          await attachJson('replica columns (\\d+) and source columns', { replica: described, source: sourceColumns });
+          expect(described.length, 'psql \\d+ listed the replica table').toBeGreaterThan(0);
+          expect([...described].sort(), 'the replica has exactly the source\'s columns').toEqual([...sourceColumns].sort());
+        });
+
+        await runbookStep(title(6), async () => {
+          // The reconcile compares a still table: the writes stop, the sink applies the last of them.
+          history = await workload.stop();
+          const converged = await awaitConverged(source, target, [{ table: TABLE }]);
+          await attachJson('reconciliation report (harness)', converged.report);
+          const [reconciled] = await runCommands(6);
+          expect(reconciled!.code, 'reconcile --checksum exits 0 only when every row matches').toBe(0);
+        });
       } finally {
         rmSync(workdir, { recursive: true, force: true });
       }
@@ -118,7 +164,7 @@ describe(section.title, () => {
         expect(history.writes.length).toBeGreaterThan(0);
         expect(sourceColumns).not.toContain(COLUMN);
         assertClaim(
-          blockClaim(section, block, steps.find((s) => /roll back/i.test(s.title))!.title),
+          blockClaim(section, block, step(4).title),
           !targetColumns.includes(COLUMN),
           targetColumns.includes(COLUMN) ? `${COLUMN} is back in the replica after the resume: the sink re-added it from events still queued` : `${COLUMN} gone from the replica`,
         );

@@ -13,11 +13,12 @@ import { pollUntil } from '../../harness/core/poll.js';
 import type { PostgresTools, StackEndpoints } from '../../harness/env/stack.js';
 import type { Pipeline } from '../../harness/fixtures/pipeline.js';
 import { summariseState, type ConnectClient, type ConnectorStatus } from '../../harness/pipeline/connect-client.js';
-import { attachJson, attachText, runbookStep } from '../../harness/report/step.js';
+import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { assertClaim, type Claim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
+import { watchState } from '../../harness/scenario/emergency-kit.js';
 import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, describeTable, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
-import { decisionTree, pauseConnectorOnly, restartFailedTasks, runShellLine, type ShellContext, type TreeBranch } from '../../harness/scenario/rollback-kit.js';
+import { decisionTree, restartFailedTasks, runShellLine, type ShellContext, type TreeBranch } from '../../harness/scenario/rollback-kit.js';
 import { describe, expect, kafkaReader, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { reconcileSessions, type SqlSession } from '../../harness/verify/reconcile/index.js';
@@ -96,20 +97,20 @@ async function outcome(fx: Fixtures, workload: Workload, expectColumn: boolean, 
   });
 }
 
-/** Polls the sink over a window; true when every poll saw it RUNNING. */
-async function healthyFor(fx: Fixtures, windowMs: number): Promise<{ healthy: boolean; polls: number; last: ConnectorStatus }> {
-  let polls = 0;
-  let last = await fx.connect.getConnectorStatus(fx.pipeline.sinkName);
-  try {
-    await pollUntil({ what: 'the sink to leave RUNNING', limitMs: windowMs, intervalMs: 1_000 }, async () => {
-      last = await fx.connect.getConnectorStatus(fx.pipeline.sinkName);
-      polls++;
-      return { done: summariseState(last) !== 'RUNNING', seen: summariseState(last) };
-    });
-    return { healthy: false, polls, last };
-  } catch {
-    return { healthy: true, polls, last };
-  }
+/** The scenario's own implementation of each action of a branch, in the tree's order, keyed by the action as the tree words it. */
+type Actions = [action: string, run: () => Promise<void>][];
+
+/**
+ * Runs a branch's actions as one runbookStep each. The list must be the tree's, word for word and in order:
+ * an edited tree makes this scenario out of date, and it says so rather than running the old actions.
+ */
+async function runActions(b: TreeBranch, actions: Actions): Promise<void> {
+  expect(b.actions, `${section.file}:${b.line} "${b.condition}": the tree's actions, each implemented below`).toEqual(actions.map(([action]) => action));
+  for (const [action, run] of actions) await runbookStep(action, run);
+}
+
+async function columnsOf(session: SqlSession): Promise<string[]> {
+  return (await describeTable(session, TABLE)).map((c) => c.column_name);
 }
 
 describe(section.title, () => {
@@ -117,65 +118,54 @@ describe(section.title, () => {
     test.skipIf(!variant.runs)(`no issues: keep monitoring, no rollback ${variant.label}`, async ({ source: s0, target: t0, pipeline: p0, connect: c0, kafka: k0, endpoints: e0, pgTools: g0 }) => {
       const fx: Fixtures = { source: s0, target: t0, pipeline: p0, connect: c0, kafka: k0, endpoints: e0, pgTools: g0 };
       const b = branch(/^No issues/i);
-      const { source, target, kafka, pipeline } = fx;
+      const { source, target } = fx;
       const workload = await start(fx);
       await runbookStep('Schema change deployed (Scenario 1: ADD COLUMN, nullable)', async () => {
         await runSql(source, CHANGE_SQL, 'the change on the source');
         workload.setShape((_, n) => ({ name: `writer ${n}`, [COLUMN]: `w${n}@example.com` }));
       });
-      await runbookStep(`Condition: ${b.condition}`, async () => {
-        const watched = await healthyFor(fx, MONITOR_WINDOW_MS);
-        const dlq = await kafka.count(pipeline.dlqTopic);
-        const drained = await awaitDrained(target, TABLE, KEY, await workload.mark(), lagSloMs());
-        await attachJson('monitoring window', { windowSeconds: MONITOR_WINDOW_MS / 1000, polls: watched.polls, healthy: watched.healthy, dlqMessages: dlq, drainedWithinLagSlo: drained });
-        expect(watched.healthy && dlq === 0 && drained.drained, 'no issue during the window').toBe(true);
-      });
-      for (const action of b.actions) {
-        await runbookStep(action, async () => {
-          expect(action).toMatch(/keep monitoring/i);
-          await attachText('action', 'nothing rolled back; the change stays');
-        });
-      }
+      await runbookStep(`Condition: ${b.condition}`, () => expectNoIssue(fx, workload, 'during the window'));
+      await runActions(b, [
+        ['Keep monitoring (no rollback)', async () => {
+          await expectNoIssue(fx, workload, 'while monitoring goes on');
+          expect(await columnsOf(source), 'nothing rolled back: the source keeps the column').toContain(COLUMN);
+          expect(await columnsOf(target), 'nothing rolled back: the replica keeps the column').toContain(COLUMN);
+        }],
+      ]);
       await outcome(fx, workload, true, b);
     });
 
     test.skipIf(!variant.runs)(`minor issues: fix the replica schema only, restart failed tasks ${variant.label}`, async ({ source: s0, target: t0, pipeline: p0, connect: c0, kafka: k0, endpoints: e0, pgTools: g0 }) => {
       const fx: Fixtures = { source: s0, target: t0, pipeline: p0, connect: c0, kafka: k0, endpoints: e0, pgTools: g0 };
       const b = branch(/^Minor/i);
-      const { source, target, connect, kafka, pipeline } = fx;
+      const { source, target, kafka, pipeline } = fx;
       const workload = await start(fx);
       await runbookStep('Schema change deployed: the source column widened (the sink never retypes the replica column)', async () => {
         await runSql(source, `ALTER TABLE public.${TABLE} ALTER COLUMN name TYPE VARCHAR(${WIDE})`, 'the change on the source');
         workload.setShape((_, n) => ({ name: n % 4 === 0 ? `${n} ${LONG_NAME}` : `writer ${n}` }));
       });
       await runbookStep(`Condition: ${b.condition}`, async () => {
-        const failed = await pollUntil({ what: 'the sink task to fail on a value too long for the replica', limitMs: CONVERGE_LIMIT_MS, intervalMs: 500 }, async () => {
-          const status = await connect.getConnectorStatus(pipeline.sinkName);
-          return { done: summariseState(status) === 'FAILED', seen: summariseState(status), value: status };
-        });
+        const failed = await awaitSinkFailed(fx, 'the sink task to fail on a value too long for the replica');
         const dlq = await kafka.count(pipeline.dlqTopic);
-        await attachJson('sink status', failed);
         await attachJson('DLQ messages', { count: dlq });
         expect(failed.tasks.map((t) => t.state)).toEqual(['FAILED']);
       });
-      for (const action of b.actions) {
-        await runbookStep(action, async () => {
-          if (/fix the replica schema/i.test(action)) await runSql(target, `ALTER TABLE ${TABLE} ALTER COLUMN name TYPE VARCHAR(${WIDE})`, 'widen the replica column to the source width');
-          else if (/restart failed tasks/i.test(action)) {
-            const restarted = await restartFailedTasks(connect, pipeline.sinkName);
-            await attachJson('sink after restart --include-tasks --only-failed', restarted);
-            expect(restarted.running, `sink not RUNNING after the restart: ${restarted.status.tasks.map((t) => t.trace?.split('\n').slice(0, 3).join(' ')).join(' | ')}`).toBe(true);
-          }
-          else throw new Error(`action not known to this scenario: ${action}`);
-        });
-      }
+      const nameWidth = async (session: SqlSession) => (await describeTable(session, TABLE)).find((c) => c.column_name === 'name')?.character_maximum_length;
+      await runActions(b, [
+        ['Fix the replica schema only', async () => {
+          await runSql(target, `ALTER TABLE ${TABLE} ALTER COLUMN name TYPE VARCHAR(${WIDE})`, 'widen the replica column to the source width');
+          expect(await nameWidth(target), 'the replica column as wide as the source').toBe(String(WIDE));
+          expect(await nameWidth(source), 'the source left as it is').toBe(String(WIDE));
+        }],
+        ['Restart failed tasks (restart --include-tasks --only-failed)', () => restartFailed(fx)],
+      ]);
       await outcome(fx, workload, false, b);
     });
 
     test.skipIf(!variant.runs)(`major issues: connector FAILED, roll back both schemas ${variant.label}`, async ({ source: s0, target: t0, pipeline: p0, connect: c0, kafka: k0, endpoints: e0, pgTools: g0 }) => {
       const fx: Fixtures = { source: s0, target: t0, pipeline: p0, connect: c0, kafka: k0, endpoints: e0, pgTools: g0 };
       const b = branch(/^Major/i);
-      const { source, target, connect, pipeline } = fx;
+      const { source, target } = fx;
       const workload = await start(fx);
       await runbookStep('Schema change deployed: the replica column pre-created NOT NULL, the source column nullable', async () => {
         await runSql(target, `ALTER TABLE ${TABLE} ADD COLUMN ${COLUMN} VARCHAR(255) NOT NULL DEFAULT ''`, 'the replica side of the change (a mistake)');
@@ -184,21 +174,24 @@ describe(section.title, () => {
         workload.setShape((_, n): Record<string, string> => (n % 2 ? { name: `writer ${n}`, [COLUMN]: `w${n}@example.com` } : { name: `writer ${n}` }));
       });
       await runbookStep(`Condition: ${b.condition}`, async () => {
-        const failed = await pollUntil({ what: 'the sink task to fail on a NULL for the NOT NULL replica column', limitMs: CONVERGE_LIMIT_MS, intervalMs: 500 }, async () => {
-          const status = await connect.getConnectorStatus(pipeline.sinkName);
-          return { done: summariseState(status) === 'FAILED', seen: summariseState(status), value: status };
-        });
-        await attachJson('sink status', failed);
+        const failed = await awaitSinkFailed(fx, 'the sink task to fail on a NULL for the NOT NULL replica column');
         expect(failed.tasks.map((t) => t.state)).toEqual(['FAILED']);
       });
-      for (const action of b.actions) await runbookStep(action, () => rollbackAction(fx, workload, action));
+      await runActions(b, [
+        ['Pause connectors', () => pauseConnectors(fx)],
+        ['Roll back the replica schema', () => rollBackReplica(fx)],
+        ['Roll back the source schema', () => rollBackSource(fx, workload)],
+        ['Resume connectors, restart failed tasks', () => resumeConnectors(fx)],
+        ['Wait for the sink to drain', () => awaitSinkDrained(fx, workload)],
+        ['Roll back the replica schema again (the sink re-adds a column that queued events carry)', () => rollBackReplica(fx)],
+      ]);
       await outcome(fx, workload, false, b);
     });
 
     test.skipIf(!variant.runs)(`critical issues: corruption confirmed, restore and replay ${variant.label}`, async ({ source: s0, target: t0, pipeline: p0, connect: c0, kafka: k0, endpoints: e0, pgTools: g0 }) => {
       const fx: Fixtures = { source: s0, target: t0, pipeline: p0, connect: c0, kafka: k0, endpoints: e0, pgTools: g0 };
       const b = branch(/^Critical/i);
-      const { source, target, kafka, pipeline } = fx;
+      const { source, target, kafka, pipeline, connect } = fx;
       const workdir = mkdtempSync(path.join(tmpdir(), 'rh-tree-'));
       const workload = await start(fx);
       const state: CriticalState = { workdir, offset: -1 };
@@ -220,13 +213,36 @@ describe(section.title, () => {
           workload.setShape((_, n) => ({ name: `writer ${n}`, [COLUMN]: `w${n}@example.com` }));
         });
         await runbookStep(`Condition: ${b.condition}`, async () => {
-          await awaitDrained(target, TABLE, KEY, await workload.mark());
-          await runSql(target, `UPDATE ${TABLE} SET name = 'corrupted' WHERE ${KEY} < 1000000; DELETE FROM ${TABLE} WHERE ${KEY} = 2`, 'corruption on the replica');
+          const drained = await awaitDrained(target, TABLE, KEY, await workload.mark());
+          expect(drained.drained, 'the replica caught up with the change before the corruption').toBe(true);
+          await runSql(target, `UPDATE ${TABLE} SET name = '${CORRUPTED}' WHERE ${KEY} < 1000000; DELETE FROM ${TABLE} WHERE ${KEY} = ${DELETED_KEY}`, 'corruption on the replica');
           const report = await reconcileSessions(source, target, [{ table: TABLE, keyRange: { to: ['1000000'] } }]);
           await attachJson('reconciliation confirms the corruption', report);
           expect(report.tables[0]!.diffCounts.differing + report.tables[0]!.diffCounts.missingInTarget).toBeGreaterThan(0);
         });
-        for (const action of b.actions) await runbookStep(action, () => rollbackAction(fx, workload, action, state));
+        await runActions(b, [
+          ['Pause connectors', () => pauseConnectors(fx)],
+          ['Restore the replica table from backup', async () => {
+            const restore = await runShellLine(shellOf(fx, state), `pg_restore --dbname="$TARGET_URL" --clean --if-exists backup_${TABLE}.dump`);
+            await attachJson('pg_restore', { code: restore.code, stderr: restore.stderr });
+            expect(restore.code, restore.stderr).toBe(0);
+            const [left] = await target.query(`SELECT count(*) FILTER (WHERE name = '${CORRUPTED}')::int AS corrupted, count(*) FILTER (WHERE ${KEY} = ${DELETED_KEY})::int AS deleted_back FROM ${TABLE}`);
+            await attachJson('replica after the restore', left);
+            expect({ corrupted: Number(left?.corrupted), deletedBack: Number(left?.deleted_back) }, 'the backup undid the corruption: no corrupted row, the deleted row back').toEqual({ corrupted: 0, deletedBack: 1 });
+          }],
+          ['Roll back the source schema', () => rollBackSource(fx, workload)],
+          ['Replay Kafka from an offset (Point-in-Time Recovery)', async () => {
+            const topic = pipeline.topicOf(TABLE);
+            await attachJson('sink stopped', await connect.stopConnector(pipeline.sinkName));
+            await connect.patchOffsets(pipeline.sinkName, [{ partition: { kafka_topic: topic, kafka_partition: 0 }, offset: { kafka_offset: state.offset } }]);
+            const rewound = (await kafka.sinkLag(pipeline.sinkName)).partitions.find((p) => p.topic === topic);
+            await attachJson('sink offset after the reset', rewound);
+            expect(rewound?.committed).toBe(state.offset);
+          }],
+          ['Resume after validation', () => resumeConnectors(fx)],
+          ['Wait for the sink to drain', () => awaitSinkDrained(fx, workload)],
+          ['Roll back the replica schema (the replay re-adds the column to the restored table)', () => rollBackReplica(fx)],
+        ]);
       } finally {
         rmSync(workdir, { recursive: true, force: true });
       }
@@ -234,6 +250,10 @@ describe(section.title, () => {
     });
   }
 });
+
+/** What the corruption writes on the replica, and the seed key it deletes there. */
+const CORRUPTED = 'corrupted';
+const DELETED_KEY = 2;
 
 interface CriticalState {
   workdir: string;
@@ -250,46 +270,68 @@ function shellOf(fx: Fixtures, state: CriticalState): ShellContext {
   };
 }
 
-/** One action of a rollback branch, recognised by its wording in the tree; an unknown action fails the test. */
-async function rollbackAction(fx: Fixtures, workload: Workload, action: string, state?: CriticalState): Promise<void> {
-  const { source, target, connect, pipeline, kafka } = fx;
-  const both = [pipeline.sourceName, pipeline.sinkName];
-  if (/^pause connectors/i.test(action)) {
-    for (const name of both) await attachJson(`${name} paused`, await pauseConnectorOnly(connect, name));
-  } else if (/roll back the replica schema/i.test(action)) {
-    await runSql(target, REPLICA_ROLLBACK_SQL, 'rollback on the replica');
-  } else if (/roll back the source schema/i.test(action)) {
-    workload.setShape((_, n) => ({ name: `writer ${n}` }));
-    await runSql(source, SOURCE_ROLLBACK_SQL, 'rollback on the source');
-  } else if (/resume connectors/i.test(action) || /resume after validation/i.test(action)) {
-    for (const name of both) {
-      const status = await connect.getConnectorStatus(name);
-      if (status.connector.state === 'PAUSED' || status.connector.state === 'STOPPED') await attachJson(`${name} resumed`, await connect.resumeConnector(name).catch((e: Error) => ({ error: e.message })));
-    }
-    if (/restart failed tasks/i.test(action) || /resume after validation/i.test(action)) {
-      const status = await connect.getConnectorStatus(pipeline.sinkName);
-      if (summariseState(status) === 'FAILED') {
-        const restarted = await restartFailedTasks(connect, pipeline.sinkName);
-        await attachJson('sink after restart --include-tasks --only-failed', restarted);
-        expect(restarted.running, `sink not RUNNING after the restart: ${restarted.status.tasks.map((t) => t.trace?.split('\n').slice(0, 3).join(' ')).join(' | ')}`).toBe(true);
-      }
-    }
-  } else if (/wait for the sink to drain/i.test(action)) {
-    const drained = await awaitDrained(target, TABLE, KEY, await workload.mark());
-    await attachJson('sink drained', drained);
-    expect(drained.drained).toBe(true);
-  } else if (/restore the replica table from backup/i.test(action) && state) {
-    const restore = await runShellLine(shellOf(fx, state), `pg_restore --dbname="$TARGET_URL" --clean --if-exists backup_${TABLE}.dump`);
-    await attachJson('pg_restore', { code: restore.code, stderr: restore.stderr });
-    expect(restore.code, restore.stderr).toBe(0);
-  } else if (/replay kafka from an offset/i.test(action) && state) {
-    const topic = pipeline.topicOf(TABLE);
-    await attachJson('sink stopped', await connect.stopConnector(pipeline.sinkName));
-    await connect.patchOffsets(pipeline.sinkName, [{ partition: { kafka_topic: topic, kafka_partition: 0 }, offset: { kafka_offset: state.offset } }]);
-    const rewound = (await kafka.sinkLag(pipeline.sinkName)).partitions.find((p) => p.topic === topic);
-    await attachJson('sink offset after the reset', rewound);
-    expect(rewound?.committed).toBe(state.offset);
-  } else {
-    throw new Error(`action not known to this scenario: ${action}`);
+/** No issue: the sink RUNNING at every poll of a window, nothing in the DLQ, a write made now in the replica within the lag SLO. */
+async function expectNoIssue(fx: Fixtures, workload: Workload, when: string): Promise<void> {
+  const watched = await watchState(fx.connect, fx.pipeline.sinkName, 'RUNNING', MONITOR_WINDOW_MS);
+  const dlq = await fx.kafka.count(fx.pipeline.dlqTopic);
+  const drained = await awaitDrained(fx.target, TABLE, KEY, await workload.mark(), lagSloMs());
+  await attachJson(`monitoring ${when}`, { windowSeconds: MONITOR_WINDOW_MS / 1000, polls: watched.polls, healthy: watched.stayed, left: watched.left, dlqMessages: dlq, drainedWithinLagSlo: drained });
+  expect(watched.stayed, `the sink RUNNING at every poll ${when} (left for: ${watched.left})`).toBe(true);
+  expect(dlq, `nothing in the DLQ ${when}`).toBe(0);
+  expect(drained.drained, `a write reached the replica within the lag SLO ${when}`).toBe(true);
+}
+
+async function awaitSinkFailed(fx: Fixtures, what: string): Promise<ConnectorStatus> {
+  const failed = await pollUntil({ what, limitMs: CONVERGE_LIMIT_MS, intervalMs: 500 }, async () => {
+    const status = await fx.connect.getConnectorStatus(fx.pipeline.sinkName);
+    return { done: summariseState(status) === 'FAILED', seen: summariseState(status), value: status };
+  });
+  await attachJson('sink status', failed);
+  return failed;
+}
+
+async function pauseConnectors(fx: Fixtures): Promise<void> {
+  for (const name of [fx.pipeline.sourceName, fx.pipeline.sinkName]) {
+    // A FAILED task stays FAILED under a pause; the client waits for the rest to be PAUSED.
+    const status = await fx.connect.pauseConnector(name);
+    await attachJson(`${name} paused`, status);
+    expect(status.connector.state, `${name} paused`).toBe('PAUSED');
   }
+}
+
+async function rollBackReplica(fx: Fixtures): Promise<void> {
+  await runSql(fx.target, REPLICA_ROLLBACK_SQL, 'rollback on the replica');
+  expect(await columnsOf(fx.target), `${COLUMN} gone from the replica`).not.toContain(COLUMN);
+}
+
+async function rollBackSource(fx: Fixtures, workload: Workload): Promise<void> {
+  workload.setShape((_, n) => ({ name: `writer ${n}` }));
+  await runSql(fx.source, SOURCE_ROLLBACK_SQL, 'rollback on the source');
+  expect(await columnsOf(fx.source), `${COLUMN} gone from the source`).not.toContain(COLUMN);
+}
+
+async function restartFailed(fx: Fixtures): Promise<void> {
+  const restarted = await restartFailedTasks(fx.connect, fx.pipeline.sinkName);
+  await attachJson('sink after restart --include-tasks --only-failed', restarted);
+  expect(restarted.running, `sink not RUNNING after the restart: ${restarted.error ?? ''} ${restarted.status.tasks.map((t) => t.trace?.split('\n').slice(0, 3).join(' ')).join(' | ')}`).toBe(true);
+}
+
+/** Resumes both connectors (a resume leaves a FAILED task FAILED), restarts a failed sink task, and both must run. */
+async function resumeConnectors(fx: Fixtures): Promise<void> {
+  for (const name of [fx.pipeline.sourceName, fx.pipeline.sinkName]) {
+    const before = await fx.connect.getConnectorStatus(name);
+    if (before.connector.state !== 'PAUSED' && before.connector.state !== 'STOPPED') continue;
+    const failedTask = before.tasks.some((t) => t.state === 'FAILED');
+    await attachJson(`${name} resumed`, await fx.connect.resumeConnector(name, failedTask ? 'FAILED' : 'RUNNING'));
+  }
+  if (summariseState(await fx.connect.getConnectorStatus(fx.pipeline.sinkName)) === 'FAILED') await restartFailed(fx);
+  for (const name of [fx.pipeline.sourceName, fx.pipeline.sinkName]) {
+    expect(summariseState(await fx.connect.awaitConnectorState(name, 'RUNNING')), `${name} after the resume`).toBe('RUNNING');
+  }
+}
+
+async function awaitSinkDrained(fx: Fixtures, workload: Workload): Promise<void> {
+  const drained = await awaitDrained(fx.target, TABLE, KEY, await workload.mark());
+  await attachJson('sink drained', drained);
+  expect(drained.drained, 'a write made after the resume reached the replica').toBe(true);
 }

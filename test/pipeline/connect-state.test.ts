@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { summariseState, type ConnectorStatus } from '../../harness/pipeline/connect-client.js';
+import { summariseState, unappliedProperties, type ConnectorStatus } from '../../harness/pipeline/connect-client.js';
 
 const status = (connector: ConnectorStatus['connector']['state'], ...tasks: ConnectorStatus['connector']['state'][]): ConnectorStatus => ({
   name: 'c',
@@ -21,5 +21,14 @@ describe('summariseState', () => {
   });
   test('STOPPED has no tasks and is STOPPED', () => {
     expect(summariseState(status('STOPPED'))).toBe('STOPPED');
+  });
+});
+
+describe('unappliedProperties', () => {
+  test('empty once the worker shows every patched property', () => {
+    expect(unappliedProperties({ 'batch.size': '5000', 'connection.password': '***' }, { 'batch.size': '5000' })).toEqual([]);
+  });
+  test('names a property still at its old value or unset', () => {
+    expect(unappliedProperties({ 'batch.size': '500' }, { 'batch.size': '5000', 'max.retries': '3' })).toEqual(['batch.size=500', 'max.retries=(unset)']);
   });
 });
