@@ -6,13 +6,16 @@
  * fix (so that only the restart decides whether the task runs again). Nothing acknowledged may be lost.
  */
 import { inject } from 'vitest';
+import { summariseState } from '../../harness/pipeline/connect-client.js';
 import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js';
 import { changeLogClaim } from '../../harness/runbook/change-log.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { summariseState } from '../../harness/pipeline/connect-client.js';
-import { awaitState, referencedStepSql, runCli, traceHead, watchState } from '../../harness/scenario/emergency-kit.js';
-import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, describeTable, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { awaitState, traceHead, watchState } from '../../harness/scenario/pipeline-observers.js';
+import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, describeTable, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { referencedStepSql, runSql } from '../../harness/scenario/runbook-blocks.js';
+import { runCli } from '../../harness/scenario/runbook-commands.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { Workload } from '../../harness/workload/writer.js';

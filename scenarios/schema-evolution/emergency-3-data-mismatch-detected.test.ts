@@ -11,10 +11,13 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { runCli, runPgTool } from '../../harness/scenario/emergency-kit.js';
-import { awaitConverged, awaitDrained, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
+import { closeOutWorkload } from '../../harness/scenario/no-loss.js';
+import { awaitConverged, awaitDrained } from '../../harness/scenario/replica-waits.js';
+import { runSql } from '../../harness/scenario/runbook-blocks.js';
+import { runCli, runPgTool } from '../../harness/scenario/runbook-commands.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
-import type { ReconcileReport, RowKey } from '../../harness/verify/reconcile/index.js';
+import { type ReconcileReport, type RowKey } from '../../harness/verify/reconcile/index.js';
 import { Workload } from '../../harness/workload/writer.js';
 
 const section = runbookSection('schema-evolution', 'emergency-3-data-mismatch-detected');

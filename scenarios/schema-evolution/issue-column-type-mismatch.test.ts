@@ -12,8 +12,11 @@ import { summariseState } from '../../harness/pipeline/connect-client.js';
 import { attachJson, attachSql, attachText, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { awaitConverged, CONVERGE_LIMIT_MS, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
-import { fillPlaceholders, harnessCommands, restartFailedTasks, runHarnessCli } from '../../harness/scenario/rollback-kit.js';
+import { restartFailedTasks } from '../../harness/scenario/pipeline-observers.js';
+import { awaitConverged, CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
+import { fillPlaceholders, harnessCommands, runSql } from '../../harness/scenario/runbook-blocks.js';
+import { runCli } from '../../harness/scenario/runbook-commands.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { Workload } from '../../harness/workload/writer.js';
@@ -69,7 +72,7 @@ describe(section.title, () => {
         await attachText('runbook commands', block.value);
         const outputs: string[] = [];
         for (const line of harnessCommands(block)) {
-          const result = await runHarnessCli(stateDir, line.split(/\s+/).slice(1));
+          const result = await runCli(stateDir, line.split(/\s+/).slice(1));
           await attachText(`$ ${line}`, `exit ${result.code}\n${result.stdout}\n${result.stderr}`);
           outputs.push(result.stdout + result.stderr);
         }

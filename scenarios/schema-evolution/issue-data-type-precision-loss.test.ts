@@ -5,14 +5,16 @@
  * the rows and columns that lost digits; the documented fix (align the replica columns, then re-send
  * the affected rows) must remove every difference, with a workload writing to the table throughout.
  */
+import { pollUntil } from '../../harness/core/poll.js';
 import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { CONVERGE_LIMIT_MS, awaitConverged, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
-import { attachCommands, fillPlaceholders } from '../../harness/scenario/rollback-kit.js';
-import { pollUntil } from '../../harness/core/poll.js';
+import { closeOutWorkload } from '../../harness/scenario/no-loss.js';
+import { awaitConverged, CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
+import { attachCommands, fillPlaceholders, runSql } from '../../harness/scenario/runbook-blocks.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
-import { reconcileSessions, type ReconcileReport, type SqlSession, type TableSpec } from '../../harness/verify/reconcile/index.js';
+import { type ReconcileReport, reconcileSessions, type SqlSession, type TableSpec } from '../../harness/verify/reconcile/index.js';
 import { Workload } from '../../harness/workload/writer.js';
 
 const section = runbookSection('schema-evolution', 'issue-data-type-precision-loss');

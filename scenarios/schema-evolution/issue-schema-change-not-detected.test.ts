@@ -12,8 +12,10 @@ import { withAdmin } from '../../harness/pipeline/kafka-admin.js';
 import { attachJson, attachSql, attachText, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { awaitColumn, awaitConverged, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
-import { fillPlaceholders, harnessCommands, runHarnessCli } from '../../harness/scenario/rollback-kit.js';
+import { awaitColumn, awaitConverged, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { fillPlaceholders, harnessCommands, runSql } from '../../harness/scenario/runbook-blocks.js';
+import { runCli } from '../../harness/scenario/runbook-commands.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { Workload } from '../../harness/workload/writer.js';
@@ -65,7 +67,7 @@ describe(section.title, () => {
         await attachText('runbook commands', block.value);
         const [line] = harnessCommands(block);
         const args = line!.split(/\s+/).slice(1).map((w) => (w === 'sqlserver-source' || w === 'postgres-source' ? pipeline.sourceName : w));
-        const result = await runHarnessCli(stateDir, args);
+        const result = await runCli(stateDir, args);
         await attachText(`$ runbook-harness ${args.join(' ')}`, `exit ${result.code}\n${result.stdout}\n${result.stderr}`);
         expect(result.code, result.stderr).toBe(0);
         const config = JSON.parse(result.stdout) as Record<string, string>;
@@ -86,7 +88,7 @@ describe(section.title, () => {
         await attachText('runbook commands', block.value);
         const [line] = harnessCommands(block);
         const args = line!.split(/\s+/).slice(1);
-        const result = await runHarnessCli(stateDir, args);
+        const result = await runCli(stateDir, args);
         await attachText(`$ runbook-harness ${args.join(' ')}`, `exit ${result.code}\n${result.stdout}\n${result.stderr}`);
         expect(result.code, result.stderr).toBe(0);
         // TOPIC  PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG: the table topic's log end, summed over partitions.

@@ -11,12 +11,15 @@ import { inject } from 'vitest';
 import { pollUntil } from '../../harness/core/poll.js';
 import { attachJson, attachText, runbookStep } from '../../harness/report/step.js';
 import { runbookSection, type RunbookSection } from '../../harness/runbook/section.js';
-import { harnessCommands, produceRaw, runCli, runPgTool, type CliResult } from '../../harness/scenario/emergency-kit.js';
-import { awaitConverged, awaitDrained, awaitRows, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { awaitConverged, awaitDrained, awaitRows, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { expectedHarnessCommands, runSql } from '../../harness/scenario/runbook-blocks.js';
+import { type CliResult, runCli, runPgTool } from '../../harness/scenario/runbook-commands.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
+import { produceRaw } from '../../harness/scenario/topic-reads.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
+import { type ReconcileReport } from '../../harness/verify/reconcile/index.js';
 import { diffTableSchema } from '../../harness/verify/schema-diff.js';
-import type { ReconcileReport } from '../../harness/verify/reconcile/index.js';
 import { Workload } from '../../harness/workload/writer.js';
 
 const connectorHealth = runbookSection('schema-evolution', 'connector-health');
@@ -44,7 +47,7 @@ describe('Monitoring and Validation', () => {
       const stateDir = inject('stackStateDir');
       await resetSampleTables(source, target);
       await pipeline.deploy({ tables: TABLES });
-      const commands = harnessCommands(bash(connectorHealth));
+      const commands = expectedHarnessCommands(bash(connectorHealth));
       expect(commands.map((c) => c.args.slice(0, 2).join(' '))).toEqual(['status', 'connector status']);
 
       const results = await runbookStep('Run the health commands on a healthy pipeline', async () => {
@@ -78,7 +81,7 @@ describe('Monitoring and Validation', () => {
       await pipeline.deploy({ tables: TABLES });
       const snapshot = await awaitConverged(source, target, TABLES.map((table) => ({ table })));
       expect(snapshot.converged).toBe(true);
-      const commands = harnessCommands(bash(replicationLag));
+      const commands = expectedHarnessCommands(bash(replicationLag));
       expect(commands.map((c) => c.args[0])).toEqual(['lag', 'kafka']);
       expect(commands[1]!.expected).toBe('LAG 0 per partition when the source is idle');
       const partitionLags = (out: string) =>
@@ -117,7 +120,7 @@ describe('Monitoring and Validation', () => {
       await resetSampleTables(source, target);
       await pipeline.deploy({ tables: TABLES });
       expect((await awaitConverged(source, target, [{ table: TABLE }])).converged).toBe(true);
-      const commands = harnessCommands(bash(schemaChangeEvents), { 'warehouse.': `${pipeline.names.topicPrefix}.`, '--topic warehouse ': `--topic ${pipeline.names.topicPrefix} ` });
+      const commands = expectedHarnessCommands(bash(schemaChangeEvents), { 'warehouse.': `${pipeline.names.topicPrefix}.`, '--topic warehouse ': `--topic ${pipeline.names.topicPrefix} ` });
       expect(commands).toHaveLength(2);
       const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 10 });
 
@@ -159,7 +162,7 @@ describe('Monitoring and Validation', () => {
       await resetSampleTables(source, target);
       await pipeline.deploy({ tables: TABLES });
       expect((await awaitConverged(source, target, [{ table: TABLE }])).converged).toBe(true);
-      const [command] = harnessCommands(bash(deadLetterQueue));
+      const [command] = expectedHarnessCommands(bash(deadLetterQueue));
       expect(command?.expected).toBe('no messages');
 
       await runbookStep('Healthy pipeline: no messages', async () => {
@@ -252,7 +255,7 @@ describe('Monitoring and Validation', () => {
       await resetSampleTables(source, target);
       await pipeline.deploy({ tables: TABLES });
       expect((await awaitConverged(source, target, [{ table: TABLE }])).converged).toBe(true);
-      const commands = harnessCommands(bash(dataReconciliation), { '<table_name>': TABLE, '--output-dir reports': `--output-dir ${reports}` });
+      const commands = expectedHarnessCommands(bash(dataReconciliation), { '<table_name>': TABLE, '--output-dir reports': `--output-dir ${reports}` });
       expect(commands.map((c) => c.args.includes('--row-count-only'))).toEqual([true, false]);
       const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 20 });
       const drained = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());

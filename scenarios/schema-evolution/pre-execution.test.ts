@@ -4,15 +4,18 @@
  * (heartbeat and consumer-group lag, row counts, an empty DLQ), and pause the sink as for a high-risk change (its
  * group lag grows while paused, then drains after the resume). A workload writes to customers throughout.
  */
+import { pollUntil } from '../../harness/core/poll.js';
+import { summariseState } from '../../harness/pipeline/connect-client.js';
 import { attachJson, attachSamples, attachText, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { sloTarget } from '../../harness/runbook/slo.js';
-import { backupDir, checkBackup, commandLine, filesIn, removeDir, restoreIntoScratch, runRunbookCommand, type ScratchRestore } from '../../harness/scenario/backup-kit.js';
-import { CONVERGE_LIMIT_MS, awaitConverged, awaitDrained, describeTable, lagSloMs, resetSampleTables, closeOutWorkload } from '../../harness/scenario/kit.js';
+import { backupDir, checkBackup, filesIn, removeDir, restoreIntoScratch, type ScratchRestore } from '../../harness/scenario/backup-restore.js';
+import { closeOutWorkload } from '../../harness/scenario/no-loss.js';
+import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, describeTable, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { commandLine, runRunbookCommand } from '../../harness/scenario/runbook-commands.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
-import { pollUntil } from '../../harness/core/poll.js';
-import { summariseState } from '../../harness/pipeline/connect-client.js';
 import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable, lagSloVerdict, probeHeartbeat, sampleHeartbeatLag, sinkConsumerLag } from '../../harness/verify/lag.js';
 import { reconcileSessions } from '../../harness/verify/reconcile/index.js';
 import { Workload } from '../../harness/workload/writer.js';

@@ -4,10 +4,12 @@
  * customers throughout, and every acknowledged write must reach the target in its final state.
  */
 import { attachJson, runbookStep } from '../../harness/report/step.js';
-import { decisionRow } from '../../harness/runbook/decision-matrix.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
+import { decisionRow } from '../../harness/runbook/decision-matrix.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { awaitColumn, awaitConverged, awaitDrained, awaitRows, describeTable, lagSloMs, resetSampleTables, runSql } from '../../harness/scenario/kit.js';
+import { awaitColumn, awaitConverged, awaitDrained, awaitRows, describeTable, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { runSql } from '../../harness/scenario/runbook-blocks.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { Workload } from '../../harness/workload/writer.js';

@@ -8,8 +8,12 @@ import { assertClaim } from '../../harness/runbook/claims.js';
 import { decisionRow } from '../../harness/runbook/decision-matrix.js';
 import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { proseClaim, readDlq, readTableEvents, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
-import { awaitColumn, awaitConverged, awaitDrained, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
+import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
+import { awaitColumn, awaitConverged, awaitDrained, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { runSql, stepBlocks } from '../../harness/scenario/runbook-blocks.js';
+import { proseClaim } from '../../harness/scenario/runbook-claims.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
+import { readDlq, readTableEvents } from '../../harness/scenario/topic-reads.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { Workload } from '../../harness/workload/writer.js';
 

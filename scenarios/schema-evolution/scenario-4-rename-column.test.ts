@@ -5,18 +5,21 @@
  * is nothing left to roll back to), Approach B's after its procedure. A last test runs the original Approach B
  * (pause without draining, as the change log's row 4 says the original did) to show what the drain prevents.
  */
+import { pollUntil } from '../../harness/core/poll.js';
 import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js';
 import { changeLogClaim } from '../../harness/runbook/change-log.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { historyThroughRename, labelledSql, readDlq, sectionSql, verdictSummary } from '../../harness/scenario/evolution-kit.js';
-import { awaitColumn, awaitConverged, awaitDrained, awaitRows, describeTable, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
-import { pollUntil } from '../../harness/core/poll.js';
+import { closeOutWorkload, historyThroughRename, verdictSummary } from '../../harness/scenario/no-loss.js';
+import { awaitColumn, awaitConverged, awaitDrained, awaitRows, describeTable, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { labelledSql, runSql, sectionSql } from '../../harness/scenario/runbook-blocks.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
+import { readDlq } from '../../harness/scenario/topic-reads.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
+import { type SqlSession } from '../../harness/verify/reconcile/index.js';
 import { Workload, type WorkloadHistory } from '../../harness/workload/writer.js';
-import type { SqlSession } from '../../harness/verify/reconcile/index.js';
 
 const section = runbookSection('schema-evolution', 'scenario-4-rename-column');
 const approachA = runbookSection('schema-evolution', 'approach-a-zero-downtime-recommended');

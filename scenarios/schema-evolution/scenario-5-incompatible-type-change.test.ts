@@ -4,12 +4,15 @@
  * The application's writes stop for the window (step 1 and the Rollback) and resume after it; a second test runs the
  * original procedure (pause with writes going on) to show what the drain prevents: the sink task FAILs.
  */
-import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { pollUntil } from '../../harness/core/poll.js';
+import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { assertClaim, type Claim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { keyValue, readDlq, sectionSql, verdictSummary, type DlqRecord } from '../../harness/scenario/evolution-kit.js';
-import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, describeTable, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
+import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
+import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, describeTable, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { runSql, sectionSql } from '../../harness/scenario/runbook-blocks.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
+import { type DlqRecord, keyValue, readDlq } from '../../harness/scenario/topic-reads.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { Workload, type WorkloadHistory } from '../../harness/workload/writer.js';

@@ -6,13 +6,17 @@
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
+import { assertClaim } from '../../harness/runbook/claims.js';
 import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { readDlq, sectionSql, stepBlocks, textClaim, verdictSummary } from '../../harness/scenario/evolution-kit.js';
-import { assertClaim } from '../../harness/runbook/claims.js';
-import { harnessCommands, runHarnessCli } from '../../harness/scenario/rollback-kit.js';
-import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
-import { describe, expect, sourceVariants, test, type SourceDialect } from '../../harness/test.js';
+import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
+import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { harnessCommands, runSql, sectionSql, stepBlocks } from '../../harness/scenario/runbook-blocks.js';
+import { textClaim } from '../../harness/scenario/runbook-claims.js';
+import { runCli } from '../../harness/scenario/runbook-commands.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
+import { readDlq } from '../../harness/scenario/topic-reads.js';
+import { describe, expect, type SourceDialect, sourceVariants, test } from '../../harness/test.js';
 import { Workload } from '../../harness/workload/writer.js';
 
 const section = runbookSection('schema-evolution', 'scenario-6-add-primary-key');
@@ -165,7 +169,7 @@ describe(section.title, () => {
         const [restart] = procedure.stepBlocks(3, { lang: 'bash' }).flatMap(harnessCommands);
         expect(restart, 'step 3 restarts the FAILED task').toBe(`runbook-harness connector restart ${pipeline.sinkName} --include-tasks --only-failed`);
         const args = restart!.split(/\s+/).slice(1);
-        const result = await runHarnessCli(stateDir, args);
+        const result = await runCli(stateDir, args);
         await attachJson(`$ ${restart}`, result);
         expect(result.code, result.stderr).toBe(0);
         const status = await connect.awaitConnectorState(pipeline.sinkName, 'RUNNING', CONVERGE_LIMIT_MS);

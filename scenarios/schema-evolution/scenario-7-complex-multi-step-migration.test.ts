@@ -3,14 +3,17 @@
  * The procedure runs step by step with a workload writing to customers; both connectors are paused for the data
  * migration. A second test runs steps 1–7 and then the Rollback, which applies until step 8 drops customer_name.
  */
+import { type Pipeline } from '../../harness/fixtures/pipeline.js';
+import { type ConnectClient } from '../../harness/pipeline/connect-client.js';
 import { attachJson, attachText, runbookStep } from '../../harness/report/step.js';
 import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { readDlq, stepBlocks, verdictSummary } from '../../harness/scenario/evolution-kit.js';
-import type { Pipeline } from '../../harness/fixtures/pipeline.js';
-import type { ConnectClient } from '../../harness/pipeline/connect-client.js';
-import { awaitColumn, awaitConverged, awaitDrained, awaitDrainedAfterResume, lagSloMs, resetSampleTables, runSql, closeOutWorkload } from '../../harness/scenario/kit.js';
-import { describe, expect, sourceVariants, test, type SourceDialect, type KafkaFixture } from '../../harness/test.js';
+import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
+import { awaitColumn, awaitConverged, awaitDrained, awaitDrainedAfterResume, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { runSql, stepBlocks } from '../../harness/scenario/runbook-blocks.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
+import { readDlq } from '../../harness/scenario/topic-reads.js';
+import { describe, expect, type KafkaFixture, type SourceDialect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { reconcileSessions, type SqlSession } from '../../harness/verify/reconcile/index.js';
 import { Workload, type WorkloadHistory } from '../../harness/workload/writer.js';

@@ -1,11 +1,11 @@
 /**
- * kit.ts awaitRows on a real PostgreSQL: a query that errors is an error in the result, never "0 rows"
+ * replica-waits.ts awaitRows on a real PostgreSQL: a query that errors is an error in the result, never "0 rows"
  * (a "wait until the row is gone" with a typo in its SQL used to pass at once).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awaitRows } from '../../harness/scenario/kit.js';
+import { awaitRows } from '../../harness/scenario/replica-waits.js';
 import { openSession, type SqlSession } from '../../harness/verify/reconcile/index.js';
-import { startPostgresInstance, type PostgresInstance } from '../support/postgres-instance.js';
+import { type PostgresInstance, startPostgresInstance } from '../support/postgres-instance.js';
 
 const LIMIT_MS = 1_500;
 let db: PostgresInstance;

@@ -1,10 +1,10 @@
+/** The commands the decision-matrix scenario runs for a row are the runbook's, in the runbook's order. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { actionCommands } from '../../harness/scenario/matrix-kit.js';
+import { actionCommands } from '../../harness/scenario/decision-matrix-experiments.js';
 
-/** The commands the decision-matrix scenario runs for a row are the runbook's, in the runbook's order. */
 describe('actionCommands', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'matrix-commands-'));
   const file = path.join(dir, 'runbook.md');

@@ -3,9 +3,9 @@
  * marker is reported as a failed drain with its reason, and nothing is restarted behind the test's back.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { awaitDrainedAfterResume, stallReason } from '../../harness/scenario/kit.js';
+import { awaitDrainedAfterResume, stallReason } from '../../harness/scenario/replica-waits.js';
 import { openSession, type SqlSession } from '../../harness/verify/reconcile/index.js';
-import { startPostgresInstance, type PostgresInstance } from '../support/postgres-instance.js';
+import { type PostgresInstance, startPostgresInstance } from '../support/postgres-instance.js';
 
 let instance: PostgresInstance;
 let session: SqlSession;

@@ -6,13 +6,10 @@
  * These return observations and verdicts; only scenarios assert.
  */
 import { readFileSync } from 'node:fs';
-import type { AutoHandled, DecisionRow } from '../runbook/decision-matrix.js';
-import type { ConnectClient } from '../pipeline/connect-client.js';
-import { summariseState } from '../pipeline/connect-client.js';
-import type { TopicMessage } from '../pipeline/kafka-admin.js';
+import { type AutoHandled, type DecisionRow } from '../runbook/decision-matrix.js';
 import { runbookPath } from '../runbook/parse.js';
-import type { SqlSession } from '../verify/reconcile/index.js';
-import { describeTable, type ColumnInfo } from './kit.js';
+import { type SqlSession } from '../verify/reconcile/index.js';
+import { type ColumnInfo, describeTable } from './replica-waits.js';
 
 /** Probe rows (written straight after the DDL, apart from the workload) use keys from here. */
 export const PROBE_KEY_BASE = 900_000;
@@ -287,54 +284,6 @@ export async function targetShape(target: SqlSession, table: string): Promise<{ 
 
 export async function targetColumns(target: SqlSession, table: string): Promise<ColumnInfo[]> {
   return describeTable(target, table);
-}
-
-/** Key of a DLQ record: from the record key's payload, else from the value's before/after image. */
-export function dlqRecordKey(message: TopicMessage, keyColumn: string): number | undefined {
-  const fromJson = (text: string | null) => {
-    if (!text) return undefined;
-    try {
-      const parsed = JSON.parse(text) as Record<string, unknown>;
-      const payload = (parsed.payload ?? parsed) as Record<string, unknown> | null;
-      const direct = payload?.[keyColumn];
-      if (direct !== undefined && direct !== null) return Number(direct);
-      const image = (payload?.after ?? payload?.before) as Record<string, unknown> | undefined;
-      return image?.[keyColumn] !== undefined ? Number(image[keyColumn]) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  return fromJson(message.key) ?? fromJson(message.value);
-}
-
-/** DLQ records whose original topic is `topic`. */
-export function dlqOf(messages: TopicMessage[], topic: string): TopicMessage[] {
-  return messages.filter((m) => m.headers['__connect.errors.topic'] === topic);
-}
-
-/**
- * Samples the sink's summarised state until stopped: the Downtime? observation (a task that leaves RUNNING stops
- * the pipeline). Status reads that fail are recorded as such.
- */
-export function startStateSampler(connect: ConnectClient, connector: string, intervalMs = 500): { stop(): Promise<{ at: string; state: string }[]> } {
-  const samples: { at: string; state: string }[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const started = Date.now();
-      const state = await connect.getConnectorStatus(connector).then(summariseState, (e: Error) => `error: ${e.message.split('\n')[0]}`);
-      samples.push({ at: new Date().toISOString(), state });
-      const wait = intervalMs - (Date.now() - started);
-      if (wait > 0 && running) await new Promise((r) => setTimeout(r, wait));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return samples;
-    },
-  };
 }
 
 /**

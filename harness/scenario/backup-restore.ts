@@ -7,40 +7,10 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCommand, stderrAndWhy } from '../core/subprocess.js';
-import type { PostgresTools } from '../env/stack.js';
-import { openSession, reconcileSessions, type ReconcileReport, type RowKey, type SqlSession } from '../verify/reconcile/index.js';
-import type { WorkloadHistory } from '../workload/writer.js';
-
-/** A dump or restore of the sample tables takes seconds; this bounds a hung client. */
-const TOOL_LIMIT_MS = 120_000;
-
-export interface CommandRun {
-  command: string;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-/** The first line of a bash block that starts with `program` (comments and other commands skipped). */
-export function commandLine(bash: string, program: string): string | undefined {
-  return bash
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => l.startsWith(`${program} `));
-}
-
-/**
- * Runs one runbook command line with bash in `cwd`, with `env` added and the stack's PostgreSQL client tools
- * first on PATH (the system's pg_dump 15 cannot dump a PostgreSQL 17 server).
- */
-export async function runRunbookCommand(line: string, tools: PostgresTools, env: Record<string, string>, cwd: string): Promise<CommandRun> {
-  const started = Date.now();
-  const PATH = `${path.dirname(tools.pgDump)}:${process.env.PATH ?? ''}`;
-  const r = await runCommand('bash', ['-c', line], { cwd, env: { ...env, PATH }, limitMs: TOOL_LIMIT_MS, reject: false });
-  return { command: line, exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: stderrAndWhy(r), seconds: (Date.now() - started) / 1000 };
-}
+import { type PostgresTools } from '../env/stack.js';
+import { openSession, type ReconcileReport, reconcileSessions, type RowKey, type SqlSession } from '../verify/reconcile/index.js';
+import { type WorkloadHistory } from '../workload/writer.js';
+import { type CommandRun, runRunbookCommand } from './runbook-commands.js';
 
 export interface BackupFile {
   dir: string;

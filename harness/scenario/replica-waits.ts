@@ -1,20 +1,12 @@
 /**
- * What scenarios share beyond fixtures: resetting the runbooks' sample tables, running a runbook's SQL
- * as evidence, waiting for the target to converge or for a column to appear, and the lag limit read
- * from the runbook's SLO table. These return observations; only scenarios assert.
+ * Waiting for the replica, each wait within a stated limit: the target converging with the source, a column or rows
+ * appearing, a workload's marker arriving (the sink drained past it), and where a change stands on each hop when it
+ * does not. The lag limit comes from the runbook's SLO table. These return observations; only scenarios assert.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pollUntil } from '../core/poll.js';
-import { attachJson, attachSql } from '../report/step.js';
+import { attachJson } from '../report/step.js';
 import { sloTarget } from '../runbook/slo.js';
-import { checkHistory, type HistoryVerdict, type TopicSource } from '../verify/history.js';
-import { reconcileSessions, type ReconcileReport, type SqlSession, type TableSpec } from '../verify/reconcile/index.js';
-import type { Workload, WorkloadHistory } from '../workload/writer.js';
-
-const SEED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'seed');
-export const SAMPLE_TABLES = ['customers', 'orders', 'products'];
+import { type ReconcileReport, reconcileSessions, type SqlSession, type TableSpec } from '../verify/reconcile/index.js';
 
 /** The replication-lag SLO of the migration runbook's SLO table, in milliseconds (the limit for "within the lag SLO"). */
 export function lagSloMs(): number {
@@ -23,25 +15,6 @@ export function lagSloMs(): number {
 
 /** Limit for work that is not lag: a snapshot, a drain after a fault, a reconcile to converge. */
 export const CONVERGE_LIMIT_MS = 120_000;
-
-/** Fresh sample tables in the source (seed rows), none in the target (the sink creates them). */
-export async function resetSampleTables(source: SqlSession, target: SqlSession, extraTables: string[] = []): Promise<void> {
-  const all = [...SAMPLE_TABLES, ...extraTables];
-  if (source.dialect === 'postgres') {
-    await source.query(`DROP TABLE IF EXISTS ${all.join(', ')} CASCADE`);
-    await source.query(readFileSync(path.join(SEED_DIR, 'sample-tables.postgres.sql'), 'utf8'));
-  } else {
-    for (const table of all) await source.query(`IF OBJECT_ID('dbo.${table}') IS NOT NULL DROP TABLE dbo.${table}`);
-    await source.query(readFileSync(path.join(SEED_DIR, 'sample-tables.sqlserver.sql'), 'utf8'));
-  }
-  await target.query(`DROP TABLE IF EXISTS ${all.join(', ')} CASCADE`);
-}
-
-/** Runs SQL on a session and attaches it as evidence under `label`. */
-export async function runSql(session: SqlSession, sql: string, label: string): Promise<void> {
-  await attachSql(label, sql);
-  await session.query(sql);
-}
 
 /** Polls reconciliation until every table matches; the last report comes back either way. */
 export async function awaitConverged(source: SqlSession, target: SqlSession, tables: TableSpec[], limitMs = CONVERGE_LIMIT_MS): Promise<{ converged: boolean; report: ReconcileReport; seconds: number }> {
@@ -157,39 +130,6 @@ export async function pipelineDiagnostics(
     source: await connect.getConnectorStatus(pipeline.sourceName),
     sink: await connect.getConnectorStatus(pipeline.sinkName),
   };
-}
-
-export interface NoLossObservation {
-  history: WorkloadHistory;
-  converged: boolean;
-  report: ReconcileReport;
-  verdict: HistoryVerdict;
-  sourceColumns: ColumnInfo[];
-  targetColumns: ColumnInfo[];
-}
-
-/**
- * Stops the workload and gathers the no-loss evidence: the reconciliation of `spec` until it converges, the
- * workload's history checked against the target (lost / unexpected / stale / recovered, on `onlyColumns`, default
- * the source's final columns; duplicated events too when `topic` is given), both tables' columns.
- */
-export async function closeOutWorkload(
-  workload: Workload,
-  source: SqlSession,
-  target: SqlSession,
-  spec: TableSpec,
-  options: { excusedKeys?: number[]; columnMap?: Record<string, string>; onlyColumns?: string[]; topic?: TopicSource } = {},
-): Promise<NoLossObservation> {
-  const history = await workload.stop();
-  const { converged, report } = await awaitConverged(source, target, [spec]);
-  await attachJson('reconciliation report', report);
-  const sourceColumns = await describeTable(source, spec.table);
-  const targetColumns = await describeTable(target, spec.targetTable ?? spec.table);
-  const compared = options.onlyColumns ?? sourceColumns.map((c) => c.column_name);
-  const verdict = await checkHistory(history, target, { onlyColumns: compared, excusedKeys: options.excusedKeys, columnMap: options.columnMap, targetTable: spec.targetTable, topic: options.topic });
-  await attachJson('write history check', { ...verdict, errors: history.errors.slice(0, 20) });
-  await attachJson('columns after the procedure', { source: sourceColumns, target: targetColumns });
-  return { history, converged, report, verdict, sourceColumns, targetColumns };
 }
 
 export interface ResumeDrain {
