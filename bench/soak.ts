@@ -17,7 +17,7 @@ interface VitestJson {
   numFailedTests: number;
   numPendingTests: number;
   numTodoTests: number;
-  testResults: { name: string; status: string; assertionResults: { fullName: string; status: string }[] }[];
+  testResults: { name: string; status: string; message?: string; assertionResults: { fullName: string; status: string; failureMessages?: string[] }[] }[];
 }
 
 interface SoakRow {
@@ -30,6 +30,16 @@ interface SoakRow {
   seconds: number;
   failedTests: string[];
   findings: string[];
+}
+
+/** Each failed test (or a file that failed outside its tests) with the first line of why. */
+function failures(result: VitestJson): string[] {
+  const firstLine = (text?: string) => (text ?? '').split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 300) ?? '';
+  return result.testResults.flatMap((f) => {
+    const file = path.relative('.', f.name);
+    const failed = f.assertionResults.filter((a) => a.status === 'failed').map((a) => `${file}: ${a.fullName} — ${firstLine(a.failureMessages?.[0])}`);
+    return failed.length || f.status !== 'failed' ? failed : [`${file}: ${firstLine(f.message)}`];
+  });
 }
 
 function fail(message: string): never {
@@ -78,7 +88,7 @@ for (let run = 1; run <= runs; run++) {
     skipped: (result?.numPendingTests ?? 0) + (result?.numTodoTests ?? 0),
     harnessActions: findings.length,
     seconds,
-    failedTests: result ? result.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status === 'failed').map((a) => `${path.relative('.', f.name)}: ${a.fullName}`)) : ['(no vitest report)'],
+    failedTests: result ? failures(result) : ['(no vitest report)'],
     findings: findings.length ? summarizeFindings(findings) : [],
   });
 }
