@@ -27,10 +27,10 @@ export class ChunkBudget {
   }
   observe(rows: number, seconds: number): void {
     if (this.targetSeconds <= 0 || rows <= 0 || seconds <= 0) return;
-    // A quick chunk far below the budget (the tail, or one key in a wide sparse range) times the round trip, not the
-    // row rate: it would shrink the budget to a few rows.
-    if (rows < this.rows / 4 && seconds < this.targetSeconds) return;
     const rate = rows / seconds;
+    // A quick chunk far below the budget (the tail, or one key in a wide sparse range) times the round trip, not the
+    // row rate: it may confirm growth but must not shrink the budget to a few rows.
+    if (rows < this.rows / 4 && seconds < this.targetSeconds && rate * this.targetSeconds < this.rows) return;
     this.rate = this.rate === undefined ? rate : 0.5 * this.rate + 0.5 * rate;
     const wanted = this.rate * this.targetSeconds;
     this.rows = Math.max(1, Math.round(Math.min(wanted, this.rows * MAX_GROWTH)));
