@@ -3,6 +3,7 @@
  * giving rows missing in the target, extra in the target, and differing rows with the columns that differ.
  */
 import { checksumRange, rowKeyFrom, run, type CompareContext, type RangeChecksum, type Side } from './compare-context.js';
+import { DENSE_KEYS } from './chunk-planner.js';
 import type { KeyRange, KeyTuple } from './reconcile-types.js';
 import type { SqlRow } from './sql-session.js';
 
@@ -34,9 +35,10 @@ async function oneSided(ctx: CompareContext, range: KeyRange, present: 'source' 
 async function splitRange(ctx: CompareContext, range: KeyRange, denser: Side, rows: number): Promise<KeyRange[]> {
   const fanout = Math.max(2, ctx.options.splitFanout);
   let points: KeyTuple[];
-  if (ctx.integerKey && range.lower && range.upper) {
-    const lo = BigInt(range.lower[0]!);
-    const hi = BigInt(range.upper[0]!);
+  const lo = ctx.integerKey && range.lower ? BigInt(range.lower[0]!) : undefined;
+  const hi = ctx.integerKey && range.upper ? BigInt(range.upper[0]!) : undefined;
+  // Equal widths only where the keys are dense; sparse keys (a cluster in a wide range) split at keys that exist.
+  if (lo !== undefined && hi !== undefined && rows / Number(hi - lo) >= DENSE_KEYS) {
     const step = (hi - lo + BigInt(fanout) - 1n) / BigInt(fanout);
     points = [];
     for (let p = lo + step; step > 0n && p < hi; p += step) points.push([p.toString()]);

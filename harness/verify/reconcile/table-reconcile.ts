@@ -147,7 +147,7 @@ export async function reconcileTable(sourceSession: SqlSession, targetSession: S
       listed: report.chunks.length,
       targetSeconds: options.chunkTimeSeconds,
       meanSeconds: seconds.length ? seconds.reduce((a, b) => a + b, 0) / seconds.length : 0,
-      maxSeconds: seconds.length ? Math.max(...seconds) : 0,
+      maxSeconds: seconds.reduce((a, b) => Math.max(a, b), 0), // not Math.max(...seconds): a spread overflows the stack on a long list
     };
   }
   Object.assign(report, {
@@ -170,10 +170,18 @@ async function makePlanner(ctx: CompareContext, keyRange: KeyRange): Promise<Chu
       run(ctx.target, ctx.target.dialect.keyBounds(ctx.target.plan, keyRange)),
     ]);
     const values = [s[0]?.lo, s[0]?.hi, t[0]?.lo, t[0]?.hi].filter((v): v is string => v !== null && v !== undefined).map((v) => BigInt(v));
-    if (values.length === 0) return new IntegerKeyPlanner(0n, -1n, budget, bounds); // both empty: one open chunk
+    const keyAtOffset = async (lower: KeyTuple | undefined, offset: number) => {
+      const found = await Promise.all([ctx.source, ctx.target].map(async (side) => {
+        const rows = await run(side, side.dialect.keyAtOffset(side.plan, { lower, upper: keyRange.upper }, offset));
+        return rows[0]?.k0 === undefined || rows[0].k0 === null ? undefined : BigInt(rows[0].k0);
+      }));
+      const keys = found.filter((k): k is bigint => k !== undefined);
+      return keys.length ? keys.reduce((a, b) => (b < a ? b : a)) : undefined;
+    };
+    if (values.length === 0) return new IntegerKeyPlanner(0n, -1n, budget, bounds, keyAtOffset); // both empty: one open chunk
     const min = values.reduce((a, b) => (b < a ? b : a));
     const max = values.reduce((a, b) => (b > a ? b : a));
-    return new IntegerKeyPlanner(min, max, budget, bounds);
+    return new IntegerKeyPlanner(min, max, budget, bounds, keyAtOffset);
   }
   const src = ctx.source;
   return new KeyWalkPlanner(budget, bounds, async (lower, offset) => {
