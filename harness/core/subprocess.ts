@@ -134,9 +134,14 @@ export function runCommand(program: string, args: string[], options: RunOptions 
       if (finished) return; // a failed spawn may report both 'error' and 'close'
       finished = true;
       clearTimeout(timer);
-      const base = { command, exitCode, signal, stdout, stderr, timedOut, seconds: (Date.now() - started) / 1000 };
-      const result: RunResult = { ...base, failure: describe(base, startError, limitMs, secrets, logFile) };
-      const settle = () => (result.failure && options.reject !== false ? reject(new SubprocessError(result)) : resolve(result));
+      const seconds = (Date.now() - started) / 1000;
+      // Built when settling: a log write error may arrive between the exit and the log's close, and is part of stderr.
+      const settle = () => {
+        const base = { command, exitCode, signal, stdout, stderr, timedOut, seconds };
+        const result: RunResult = { ...base, failure: describe(base, startError, limitMs, secrets, logFile) };
+        if (result.failure && options.reject !== false) reject(new SubprocessError(result));
+        else resolve(result);
+      };
       // The log is complete on disk before the caller reads it.
       if (!log || log.destroyed) return settle();
       log.once('close', settle);
