@@ -3,8 +3,7 @@
  * workers, cleared and summarized by the scenarios' globalSetup. No vitest or Allure imports here, so the
  * main process can read it.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { jsonlLedger } from '../core/jsonl-ledger.js';
 
 export type FindingKind = 'restart' | 'retry' | 'repair';
 
@@ -19,26 +18,15 @@ export interface HarnessFinding {
   at: string;
 }
 
+const ledger = jsonlLedger<HarnessFinding>('RUNBOOK_HARNESS_FINDINGS', 'harness-findings.jsonl', parseLine);
+
 /** RUNBOOK_HARNESS_FINDINGS moves the ledger (two suites side by side); default under reports/. */
-export function findingsLedgerPath(): string {
-  return path.resolve(process.env.RUNBOOK_HARNESS_FINDINGS ?? path.join('reports', 'harness-findings.jsonl'));
-}
-
-export function clearFindings(file = findingsLedgerPath()): void {
-  rmSync(file, { force: true });
-}
-
-export function appendFinding(finding: HarnessFinding, file = findingsLedgerPath()): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  appendFileSync(file, JSON.stringify(finding) + '\n');
-}
+export const findingsLedgerPath = ledger.path;
+export const clearFindings = ledger.clear;
+export const appendFinding = ledger.append;
 
 export function readFindings(file = findingsLedgerPath()): HarnessFinding[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map(parseLine);
+  return ledger.read(file) ?? [];
 }
 
 /** A line cut short (a worker killed mid-write) stays visible in the summary instead of breaking it. */

@@ -7,8 +7,7 @@
  * leaves a `skipped` line.
  * No vitest imports here, so the CLI can read it.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { jsonlLedger } from '../core/jsonl-ledger.js';
 
 export interface SectionRunEvent {
   /** `skipped`: a test that started and skipped itself (`ctx.skip()`). */
@@ -22,25 +21,11 @@ export interface SectionRunEvent {
   state?: string;
 }
 
+const ledger = jsonlLedger<SectionRunEvent>('RUNBOOK_HARNESS_SECTIONS_RAN', 'runbook-sections-ran.jsonl');
+
 /** RUNBOOK_HARNESS_SECTIONS_RAN moves the ledger (two suites side by side); default under reports/. */
-export function sectionsRanPath(): string {
-  return path.resolve(process.env.RUNBOOK_HARNESS_SECTIONS_RAN ?? path.join('reports', 'runbook-sections-ran.jsonl'));
-}
-
-export function clearSectionsRan(file = sectionsRanPath()): void {
-  rmSync(file, { force: true });
-}
-
-export function appendSectionRun(event: SectionRunEvent, file = sectionsRanPath()): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  appendFileSync(file, JSON.stringify(event) + '\n');
-}
-
+export const sectionsRanPath = ledger.path;
+export const clearSectionsRan = ledger.clear;
+export const appendSectionRun = ledger.append;
 /** undefined when there is no ledger (no scenario run wrote one). */
-export function readSectionsRan(file = sectionsRanPath()): SectionRunEvent[] | undefined {
-  if (!existsSync(file)) return undefined;
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as SectionRunEvent);
-}
+export const readSectionsRan = ledger.read;

@@ -3,6 +3,7 @@
  * reconcile must report exactly the damaged keys (no false positive, no miss) in both hash modes, for an integer
  * key and a composite text key. Seeded, so a failure replays.
  */
+import { prng } from '../support/prng.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcile, type HashMode, type TableReport } from '../../harness/verify/reconcile/index.js';
 import { startPostgresInstance, type PostgresInstance } from '../support/postgres-instance.js';
@@ -15,18 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([source?.stop(), target?.stop()]);
 });
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Row = { region: string; id: number; a: number | null; s: string | null; n: string | null; ts: string | null; b: boolean | null };
 const TEXTS = ['', ' ', 'a', 'a ', 'A', 'é', 'e\u0301', '😀', 'x|y', 'back\\slash', '\\N', 'NULL', 'tab\tnew\nline'];

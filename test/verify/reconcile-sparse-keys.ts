@@ -1,17 +1,7 @@
 /** Key sets for the sparse-key tests: Snowflake-style ids, signed keys over the whole 64-bit range, a dense corner. Seeded. */
+import { prng } from '../support/prng.js';
 
-/** mulberry32 */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+export { prng };
 const u32 = (rand: () => number) => BigInt(Math.floor(rand() * 2 ** 32));
 export const INT8_MIN = -(2n ** 63n);
 export const INT8_MAX = 2n ** 63n - 1n;
