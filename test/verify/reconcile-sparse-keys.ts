@@ -1,7 +1,5 @@
 /** Key sets for the sparse-key tests: Snowflake-style ids, signed keys over the whole 64-bit range, a dense corner. Seeded. */
 import { prng } from '../support/prng.js';
-
-export { prng };
 const u32 = (rand: () => number) => BigInt(Math.floor(rand() * 2 ** 32));
 export const INT8_MIN = -(2n ** 63n);
 export const INT8_MAX = 2n ** 63n - 1n;
