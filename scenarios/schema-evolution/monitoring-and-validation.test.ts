@@ -7,7 +7,7 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { inject, onTestFinished } from 'vitest';
 import { pollUntil } from '../../harness/core/poll.js';
 import { attachJson, attachText, runbookStep } from '../../harness/report/step.js';
 import { runbookSection, type RunbookSection } from '../../harness/runbook/section.js';
@@ -123,6 +123,8 @@ describe('Monitoring and Validation', () => {
       const commands = expectedHarnessCommands(bash(schemaChangeEvents), { 'warehouse.': `${pipeline.names.topicPrefix}.`, '--topic warehouse ': `--topic ${pipeline.names.topicPrefix} ` });
       expect(commands).toHaveLength(2);
       const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 10 });
+      // A failed step must not leave this writer running into the next test's tables.
+      onTestFinished(async () => void (await workload.stop()));
 
       await runbookStep('Schema change on the source', async () => {
         await runSql(source, dialect === 'postgres' ? `ALTER TABLE public.${TABLE} ADD COLUMN ${ADDED_COLUMN} VARCHAR(20) NULL;` : `ALTER TABLE dbo.${TABLE} ADD ${ADDED_COLUMN} VARCHAR(20) NULL;`, 'source DDL');
@@ -258,6 +260,7 @@ describe('Monitoring and Validation', () => {
       const commands = expectedHarnessCommands(bash(dataReconciliation), { '<table_name>': TABLE, '--output-dir reports': `--output-dir ${reports}` });
       expect(commands.map((c) => c.args.includes('--row-count-only'))).toEqual([true, false]);
       const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 20 });
+      onTestFinished(async () => void (await workload.stop()));
       const drained = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
       const history = await workload.stop();
       expect(drained.drained).toBe(true);
@@ -296,6 +299,7 @@ describe('Monitoring and Validation', () => {
       const probe = endToEnd.blocks({ lang: 'sql', side: 'target' })[0]!.value;
       expect(probe).toMatch(/Expected: one row, name = 'E2E Test'/);
       const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 20 });
+      onTestFinished(async () => void (await workload.stop()));
 
       await runbookStep('Test row through the pipeline within the lag SLO', async () => {
         await runSql(source, insert!, 'insert the test row (source)');
