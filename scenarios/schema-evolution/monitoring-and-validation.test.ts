@@ -114,7 +114,7 @@ describe('Monitoring and Validation', () => {
       });
     });
 
-    test.skipIf(!variant.runs)(`${schemaChangeEvents.title} ${variant.label}`, async ({ source, target, pipeline }) => {
+    test.skipIf(!variant.runs)(`${schemaChangeEvents.title} ${variant.label}`, async ({ source, target, pipeline, kafka }) => {
       const stateDir = inject('stackStateDir');
       const dialect = variant.dialect;
       await resetSampleTables(source, target);
@@ -122,6 +122,8 @@ describe('Monitoring and Validation', () => {
       expect((await awaitConverged(source, target, [{ table: TABLE }])).converged).toBe(true);
       const commands = expectedHarnessCommands(bash(schemaChangeEvents), { 'warehouse.': `${pipeline.names.topicPrefix}.`, '--topic warehouse ': `--topic ${pipeline.names.topicPrefix} ` });
       expect(commands).toHaveLength(2);
+      const schemaTopicName = commands[0]!.args[commands[0]!.args.indexOf('--topic') + 1]!;
+      expect(schemaTopicName).toBe(pipeline.names.topicPrefix);
       const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 10 });
       // A failed step must not leave this writer running into the next test's tables.
       onTestFinished(async () => void (await workload.stop()));
@@ -133,8 +135,17 @@ describe('Monitoring and Validation', () => {
 
       await runbookStep('Schema change topic (SQL Server) and the table topic\'s event schema (PostgreSQL)', async () => {
         const schemaTopic = await runCli(stateDir, commands[0]!.args);
-        expect(schemaTopic.code).toBe(0);
-        if (dialect === 'postgres') expect(schemaTopic.stderr, 'a PostgreSQL source has no schema change topic').toMatch(/processed 0 messages/);
+        await attachJson('schema change topic read', schemaTopic);
+        if (dialect === 'postgres') {
+          // No schema change topic for a PostgreSQL source: the read says so (exit 2, one line naming it), never "empty".
+          expect(schemaTopic.code, schemaTopic.stderr).toBe(2);
+          expect(schemaTopic.stderr.trim().split('\n')).toHaveLength(1);
+          expect(schemaTopic.stderr).toContain(`topic ${schemaTopicName} does not exist`);
+          expect(await kafka.exists(schemaTopicName), 'a PostgreSQL source creates no schema change topic').toBe(false);
+        } else {
+          expect(schemaTopic.code, schemaTopic.stderr).toBe(0);
+          expect(schemaTopic.stdout.trim(), 'schema change events on the topic named by topic.prefix').not.toBe('');
+        }
         // Without --from-beginning the command waits for the next event; the workload writes one.
         const tableTopic = await runCli(stateDir, commands[1]!.args);
         expect(tableTopic.code).toBe(0);
