@@ -7,7 +7,7 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { inject, onTestFinished } from 'vitest';
 import { pollUntil } from '../../harness/core/poll.js';
 import { attachJson, attachText, runbookStep } from '../../harness/report/step.js';
 import { runbookSection, type RunbookSection } from '../../harness/runbook/section.js';
@@ -114,7 +114,7 @@ describe('Monitoring and Validation', () => {
       });
     });
 
-    test.skipIf(!variant.runs)(`${schemaChangeEvents.title} ${variant.label}`, async ({ source, target, pipeline }) => {
+    test.skipIf(!variant.runs)(`${schemaChangeEvents.title} ${variant.label}`, async ({ source, target, pipeline, kafka }) => {
       const stateDir = inject('stackStateDir');
       const dialect = variant.dialect;
       await resetSampleTables(source, target);
@@ -122,7 +122,11 @@ describe('Monitoring and Validation', () => {
       expect((await awaitConverged(source, target, [{ table: TABLE }])).converged).toBe(true);
       const commands = expectedHarnessCommands(bash(schemaChangeEvents), { 'warehouse.': `${pipeline.names.topicPrefix}.`, '--topic warehouse ': `--topic ${pipeline.names.topicPrefix} ` });
       expect(commands).toHaveLength(2);
+      const schemaTopicName = commands[0]!.args[commands[0]!.args.indexOf('--topic') + 1]!;
+      expect(schemaTopicName).toBe(pipeline.names.topicPrefix);
       const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 10 });
+      // A failed step must not leave this writer running into the next test's tables.
+      onTestFinished(async () => void (await workload.stop()));
 
       await runbookStep('Schema change on the source', async () => {
         await runSql(source, dialect === 'postgres' ? `ALTER TABLE public.${TABLE} ADD COLUMN ${ADDED_COLUMN} VARCHAR(20) NULL;` : `ALTER TABLE dbo.${TABLE} ADD ${ADDED_COLUMN} VARCHAR(20) NULL;`, 'source DDL');
@@ -131,8 +135,17 @@ describe('Monitoring and Validation', () => {
 
       await runbookStep('Schema change topic (SQL Server) and the table topic\'s event schema (PostgreSQL)', async () => {
         const schemaTopic = await runCli(stateDir, commands[0]!.args);
-        expect(schemaTopic.code).toBe(0);
-        if (dialect === 'postgres') expect(schemaTopic.stderr, 'a PostgreSQL source has no schema change topic').toMatch(/processed 0 messages/);
+        await attachJson('schema change topic read', schemaTopic);
+        if (dialect === 'postgres') {
+          // No schema change topic for a PostgreSQL source: the read says so (exit 2, one line naming it), never "empty".
+          expect(schemaTopic.code, schemaTopic.stderr).toBe(2);
+          expect(schemaTopic.stderr.trim().split('\n')).toHaveLength(1);
+          expect(schemaTopic.stderr).toContain(`topic ${schemaTopicName} does not exist`);
+          expect(await kafka.exists(schemaTopicName), 'a PostgreSQL source creates no schema change topic').toBe(false);
+        } else {
+          expect(schemaTopic.code, schemaTopic.stderr).toBe(0);
+          expect(schemaTopic.stdout.trim(), 'schema change events on the topic named by topic.prefix').not.toBe('');
+        }
         // Without --from-beginning the command waits for the next event; the workload writes one.
         const tableTopic = await runCli(stateDir, commands[1]!.args);
         expect(tableTopic.code).toBe(0);
@@ -258,6 +271,7 @@ describe('Monitoring and Validation', () => {
       const commands = expectedHarnessCommands(bash(dataReconciliation), { '<table_name>': TABLE, '--output-dir reports': `--output-dir ${reports}` });
       expect(commands.map((c) => c.args.includes('--row-count-only'))).toEqual([true, false]);
       const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 20 });
+      onTestFinished(async () => void (await workload.stop()));
       const drained = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
       const history = await workload.stop();
       expect(drained.drained).toBe(true);
@@ -296,6 +310,7 @@ describe('Monitoring and Validation', () => {
       const probe = endToEnd.blocks({ lang: 'sql', side: 'target' })[0]!.value;
       expect(probe).toMatch(/Expected: one row, name = 'E2E Test'/);
       const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 20 });
+      onTestFinished(async () => void (await workload.stop()));
 
       await runbookStep('Test row through the pipeline within the lag SLO', async () => {
         await runSql(source, insert!, 'insert the test row (source)');
