@@ -49,9 +49,10 @@ export function prepareKafka(runtime: Runtime, settings: KafkaSettings): LaunchS
     ].join('\n'),
   );
   const log4j = writeLog4jConfig(settings.dataDir, 'kafka');
+  // A base64url id may start with '-', which the tool's parser would read as an option: pass it as --cluster-id=<id>.
   const clusterId = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url').slice(0, 22);
   try {
-    runCommandSync(runtime.java, ['-cp', runtime.classpath, `-Dlog4j2.configurationFile=${log4j}`, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', properties], { limitMs: 60_000 });
+    runCommandSync(runtime.java, ['-cp', runtime.classpath, `-Dlog4j2.configurationFile=${log4j}`, 'kafka.tools.StorageTool', 'format', '--standalone', `--cluster-id=${clusterId}`, '-c', properties], { limitMs: 60_000 });
   } catch (error) {
     throw new HarnessError(`formatting Kafka storage in ${dir} failed: ${(error as Error).message}`, { cause: error });
   }
