@@ -135,7 +135,7 @@ export async function measureFlow(
     const done = (now.t - first.t) * 1000 >= windowMs || (enough?.(first, now) ?? false);
     return { done, seen: `${(now.t - first.t).toFixed(1)} s sampled, backlog ${now.end - now.committed}`, value: now };
   });
-  const seconds = last.t - first.t;
+  const seconds = Number((last.t - first.t).toFixed(1));
   const rate = (a: number, b: number) => Number(((b - a) / seconds).toFixed(1));
   const backlogAtStart = first.end - first.committed;
   const backlogAtEnd = last.end - last.committed;
