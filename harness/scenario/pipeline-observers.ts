@@ -80,6 +80,16 @@ export function startConsumerLagSampler(read: () => Promise<{ total: number }>, 
   };
 }
 
+export interface FlowSample {
+  /** Seconds since the window opened. */
+  t: number;
+  acknowledged: number;
+  /** The topic's log-end offset (all partitions). */
+  end: number;
+  /** The sink group's committed offset on the topic (all partitions). */
+  committed: number;
+}
+
 export interface FlowRates {
   seconds: number;
   /** Writes the source acknowledged per second (the application's own rate). */
@@ -88,31 +98,57 @@ export interface FlowRates {
   producedPerSecond: number;
   /** Events the sink committed (applied to the replica) per second. */
   appliedPerSecond: number;
+  /** The topic's records the sink had not committed (log-end minus committed) when the window opened and closed. */
+  backlogAtStart: number;
+  backlogAtEnd: number;
+  /** backlogAtEnd minus backlogAtStart: positive when the sink falls further behind. */
+  backlogGrowth: number;
+  /** One sample a second, for the evidence. */
+  samples: FlowSample[];
 }
 
 /**
- * Measures, over `windowMs`, how fast changes enter and leave the pipeline for one table: the source's
- * acknowledged writes, the topic's end offset and the sink group's committed offset on that topic. A sink
- * that applies far fewer events than the topic receives, while the topic receives no more than the
- * application writes, is held back on the replica's side.
+ * Measures, for up to `windowMs`, how changes enter and leave the pipeline for one table: the source's
+ * acknowledged writes, the topic's end offset and the sink group's committed offset on that topic, sampled
+ * every second. The sink commits a whole put() batch at once, so a rate over a few seconds says more about
+ * when a batch landed than about the sink's pace; the backlog (log-end minus committed) over a window that
+ * spans several batches does not. `enough`, when given, closes the window early once a sample settles the
+ * question (the window's rates are then over the time actually sampled).
  */
 export async function measureFlow(
   read: { acknowledged: () => number; partitions: () => Promise<{ topic: string; committed: number; end: number }[]> },
   topic: string,
   windowMs: number,
+  enough?: (first: FlowSample, now: FlowSample) => boolean,
 ): Promise<FlowRates> {
-  const sample = async () => {
+  const opened = Date.now();
+  const sample = async (): Promise<FlowSample> => {
     const parts = (await read.partitions()).filter((p) => p.topic === topic);
-    return { at: Date.now(), acknowledged: read.acknowledged(), end: parts.reduce((s, p) => s + p.end, 0), committed: parts.reduce((s, p) => s + p.committed, 0) };
+    return { t: Number(((Date.now() - opened) / 1000).toFixed(1)), acknowledged: read.acknowledged(), end: parts.reduce((s, p) => s + p.end, 0), committed: parts.reduce((s, p) => s + p.committed, 0) };
   };
-  const first = await sample();
-  const last = await pollUntil({ what: `a ${windowMs / 1000} s window of ${topic}'s flow`, limitMs: windowMs * 3, intervalMs: 500 }, async () => {
+  const samples = [await sample()];
+  const first = samples[0]!;
+  // The limit only guards against reads that hang; the window itself closes the poll.
+  const last = await pollUntil({ what: `a ${windowMs / 1000} s window of ${topic}'s flow`, limitMs: windowMs * 2, intervalMs: 1_000 }, async () => {
     const now = await sample();
-    return { done: now.at - first.at >= windowMs, seen: `${((now.at - first.at) / 1000).toFixed(1)} s sampled`, value: now };
+    samples.push(now);
+    const done = (now.t - first.t) * 1000 >= windowMs || (enough?.(first, now) ?? false);
+    return { done, seen: `${(now.t - first.t).toFixed(1)} s sampled, backlog ${now.end - now.committed}`, value: now };
   });
-  const seconds = (last.at - first.at) / 1000;
+  const seconds = Number((last.t - first.t).toFixed(1));
   const rate = (a: number, b: number) => Number(((b - a) / seconds).toFixed(1));
-  return { seconds, sourceWritesPerSecond: rate(first.acknowledged, last.acknowledged), producedPerSecond: rate(first.end, last.end), appliedPerSecond: rate(first.committed, last.committed) };
+  const backlogAtStart = first.end - first.committed;
+  const backlogAtEnd = last.end - last.committed;
+  return {
+    seconds,
+    sourceWritesPerSecond: rate(first.acknowledged, last.acknowledged),
+    producedPerSecond: rate(first.end, last.end),
+    appliedPerSecond: rate(first.committed, last.committed),
+    backlogAtStart,
+    backlogAtEnd,
+    backlogGrowth: backlogAtEnd - backlogAtStart,
+    samples,
+  };
 }
 
 /** What one `runbook-harness lag --json` snapshot holds that scenarios assert on. */

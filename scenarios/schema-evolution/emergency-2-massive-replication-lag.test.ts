@@ -40,8 +40,14 @@ const MASSIVE_LAG_RECORDS = 10 * WRITES_PER_SECOND;
 const PROBE_TIMEOUT_MS = 30_000;
 /** How long the drained pipeline is sampled to show the lag back under the SLO. */
 const SETTLED_WINDOW_MS = 10_000;
-/** How long the flow in and out of the pipeline is measured to tell where the lag comes from. */
-const FLOW_WINDOW_MS = 5_000;
+/**
+ * Longest the flow in and out of the pipeline is measured to tell where the lag comes from. Under the throttle one
+ * put() batch takes tens of seconds to cross the hop and is committed at once, so the window must span several
+ * batches' worth of writes; it closes early once the backlog has grown past SINK_BEHIND_MARGIN.
+ */
+const FLOW_WINDOW_MS = 90_000;
+/** The Debezium JDBC sink's default batch.size (and the consumer's default max.poll.records): one commit's jump. */
+const DEFAULT_SINK_BATCH = 500;
 /** One side outpaces the other when its rate is more than this many times the other's. */
 const SURGE_FACTOR = 2;
 
@@ -113,16 +119,28 @@ describe(section.title, () => {
 
         await runbookStep(`2. ${section.step(2).title}`, async () => {
           // Each cause the step lists, judged on the stack: a backfill or a bulk job puts more events on the
-          // topic than the application writes; slow replica writes leave the sink applying fewer than arrive.
-          const flow = await measureFlow({ acknowledged: () => workload.acknowledged, partitions: async () => (await kafka.sinkLag(sink)).partitions }, pipeline.topicOf(TABLE), FLOW_WINDOW_MS);
+          // topic than the application writes; slow replica writes leave the backlog (the topic's log-end minus
+          // the sink group's committed offset) growing while events reach the topic at the application's rate.
+          // A healthy sink's backlog differs between two moments by at most one put() batch (committed at once)
+          // plus what the lag SLO lets it hold, so only growth past both is the sink falling behind.
+          const batch = Number((await connect.getConnectorConfig(sink))['batch.size'] ?? DEFAULT_SINK_BATCH);
+          const sinkBehindMargin = batch + (sloMs / 1000) * WRITES_PER_SECOND;
+          const flow = await measureFlow(
+            { acknowledged: () => workload.acknowledged, partitions: async () => (await kafka.sinkLag(sink)).partitions },
+            pipeline.topicOf(TABLE),
+            FLOW_WINDOW_MS,
+            (first, now) => now.end - now.committed - (first.end - first.committed) > sinkBehindMargin,
+          );
+          await attachSamples('flow: acknowledged writes, topic log-end, sink committed', flow.samples.map((s) => ({ ...s, backlog: s.end - s.committed })));
           const sourceSurge = flow.producedPerSecond > SURGE_FACTOR * flow.sourceWritesPerSecond;
-          const replicaSlow = flow.appliedPerSecond * SURGE_FACTOR < flow.producedPerSecond;
+          const topicKeepsUp = flow.producedPerSecond * SURGE_FACTOR >= flow.sourceWritesPerSecond && !sourceSurge;
+          const replicaSlow = topicKeepsUp && flow.backlogGrowth > sinkBehindMargin;
           const judged: Record<string, boolean> = { 'Recent schema change?': sourceSurge, 'High volume of updates?': sourceSurge, 'Slow PostgreSQL writes?': replicaSlow };
           const listed = listedCauses(2);
           const identified = Object.keys(judged).filter((cause) => judged[cause]);
-          await attachJson('cause', { flow, listed, identified, fault: throttle.description });
+          await attachJson('cause', { flow: { ...flow, samples: undefined }, batch, sinkBehindMargin, listed, identified, fault: throttle.description });
           expect(listed, `${section.file}: the causes step 2 lists, each with a check here`).toEqual(Object.keys(judged));
-          expect(identified, `the lag's cause on the stack (source events ${flow.producedPerSecond}/s for ${flow.sourceWritesPerSecond} writes/s, sink applied ${flow.appliedPerSecond}/s)`).toEqual(['Slow PostgreSQL writes?']);
+          expect(identified, `the lag's cause on the stack over ${flow.seconds.toFixed(1)} s (source events ${flow.producedPerSecond}/s for ${flow.sourceWritesPerSecond} writes/s, sink applied ${flow.appliedPerSecond}/s, backlog ${flow.backlogAtStart} -> ${flow.backlogAtEnd}, growth past ${sinkBehindMargin} means slow sink writes)`).toEqual(['Slow PostgreSQL writes?']);
         });
 
         await runbookStep(`3. ${section.step(3).title}`, async () => {
