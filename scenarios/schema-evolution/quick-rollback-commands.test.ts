@@ -92,12 +92,17 @@ describe(section.title, () => {
           expect(seen.appeared, `${COLUMN} in the replica`).toBe(true);
         });
 
+        // Steps 1 and 3 act on both connectors: each must then be in the state the step asks for.
+        const expectBothConnectors = async (state: 'PAUSED' | 'RUNNING', n: number) => {
+          for (const name of [pipeline.sourceName, pipeline.sinkName]) {
+            const status = await connect.awaitConnectorState(name, state);
+            expect(summariseState(status), `${name} after step ${n}`).toBe(state);
+          }
+        };
+
         await runbookStep(title(1), async () => {
           await runCommands(1);
-          for (const name of [pipeline.sourceName, pipeline.sinkName]) {
-            const status = await connect.awaitConnectorState(name, 'PAUSED');
-            expect(summariseState(status), `${name} after step 1`).toBe('PAUSED');
-          }
+          await expectBothConnectors('PAUSED', 1);
         });
 
         await runbookStep(title(2), async () => {
@@ -110,10 +115,7 @@ describe(section.title, () => {
 
         await runbookStep(title(3), async () => {
           await runCommands(3);
-          for (const name of [pipeline.sourceName, pipeline.sinkName]) {
-            const status = await connect.awaitConnectorState(name, 'RUNNING');
-            expect(summariseState(status), `${name} after step 3`).toBe('RUNNING');
-          }
+          await expectBothConnectors('RUNNING', 3);
         });
 
         await runbookStep(title(4), async () => {
