@@ -27,3 +27,32 @@ export async function holdTableLock(url: string, table: string, mode = 'ACCESS E
     },
   };
 }
+
+export interface WaitingSessions extends Fault {
+  /** Backend pids of the sessions waiting on the lock. */
+  readonly pids: number[];
+}
+
+/**
+ * `count` sessions, each running `SELECT count(*) FROM table`, which waits (state 'active', wait event Lock) while
+ * a LockFault holds the table. heal() cancels whatever still waits and closes the sessions.
+ */
+export async function waitOnLock(url: string, table: string, count: number): Promise<WaitingSessions> {
+  const clients: pg.Client[] = [];
+  const pids: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const client = new pg.Client({ connectionString: url, application_name: 'runbook-harness-lock-waiter' });
+    await client.connect();
+    client.on('error', () => undefined);
+    pids.push(Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid));
+    void client.query(`SELECT count(*) FROM "${table.replace(/"/g, '""')}"`).catch(() => undefined);
+    clients.push(client);
+  }
+  return {
+    pids,
+    description: `${count} sessions waiting on a lock on ${table}`,
+    async heal() {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    },
+  };
+}

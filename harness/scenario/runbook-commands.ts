@@ -2,7 +2,7 @@
  * Running a runbook's commands for real against the test stack, as an operator would: the runbook-harness CLI, the
  * stack's pg tools, and a bash line with its variables. Each result is evidence; none throws on a non-zero exit.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,13 +147,27 @@ export function commandLine(bash: string, program: string): string | undefined {
     .find((l) => l.startsWith(`${program} `));
 }
 
+let shimDir: string | undefined;
+/** A directory holding a `runbook-harness` executable (this checkout's CLI), so a runbook line can run as typed in bash. */
+export function harnessShimDir(): string {
+  if (shimDir && existsSync(path.join(shimDir, 'runbook-harness'))) return shimDir;
+  shimDir = mkdtempSync(path.join(tmpdir(), 'rh-cli-shim-'));
+  const shim = path.join(shimDir, 'runbook-harness');
+  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${path.join(REPO_ROOT, 'bin', 'runbook-harness.js')}" "$@"\n`);
+  chmodSync(shim, 0o755);
+  return shimDir;
+}
+
 /**
  * Runs one runbook command line with bash in `cwd`, with `env` added and the stack's PostgreSQL client tools
- * first on PATH (the system's pg_dump 15 cannot dump a PostgreSQL 17 server).
+ * first on PATH (the system's pg_dump 15 cannot dump a PostgreSQL 17 server). With `harnessStateDir`, `runbook-harness`
+ * is on PATH too, working on the stack of that state dir.
  */
-export async function runRunbookCommand(line: string, tools: PostgresTools, env: Record<string, string>, cwd: string): Promise<CommandRun> {
+export async function runRunbookCommand(line: string, tools: PostgresTools, env: Record<string, string>, cwd: string, options: { harnessStateDir?: string; limitMs?: number } = {}): Promise<CommandRun> {
   const started = Date.now();
-  const PATH = `${path.dirname(tools.pgDump)}:${process.env.PATH ?? ''}`;
-  const r = await runCommand('bash', ['-c', line], { cwd, env: { ...env, PATH }, limitMs: TOOL_LIMIT_MS, reject: false });
+  const dirs = [path.dirname(tools.pgDump), ...(options.harnessStateDir ? [harnessShimDir()] : [])];
+  const PATH = `${dirs.join(':')}:${process.env.PATH ?? ''}`;
+  const harnessEnv = options.harnessStateDir ? { RUNBOOK_HARNESS_STATE_DIR: options.harnessStateDir } : {};
+  const r = await runCommand('bash', ['-c', line], { cwd, env: { ...env, ...harnessEnv, PATH }, limitMs: options.limitMs ?? TOOL_LIMIT_MS, reject: false });
   return { command: line, exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: stderrAndWhy(r), seconds: (Date.now() - started) / 1000 };
 }
