@@ -109,7 +109,7 @@ describe(section.title, () => {
 
       await runbookStep('Target: a sink blocked by a lock on the replica raises the active count', async () => {
         const baseline = await activeCount(target, targetBlock!, 'target health');
-        const lock = await holdTableLock(endpoints.target.url, 'customers');
+        const lock = await holdTableLock(endpoints.target.url, 'customers', 'EXCLUSIVE');
         let blocked: number;
         try {
           await source.query(`INSERT INTO customers (customer_id, name) VALUES (930001, 'waits for the lock on the replica')`);

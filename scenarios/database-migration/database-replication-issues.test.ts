@@ -91,7 +91,7 @@ describe(section.title, () => {
       await runbookStep('Locks not granted on the target: the sink waiting on a lock on the replica table', async () => {
         const waiting = async () => (await runStatements(target, targetBlock!, 'target locks'))[0]!.rows;
         expect(await waiting(), 'no lock waits on a healthy replica').toEqual([]);
-        const lock = await holdTableLock(endpoints.target.url, 'customers');
+        const lock = await holdTableLock(endpoints.target.url, 'customers', 'EXCLUSIVE');
         let seen: Awaited<ReturnType<typeof waiting>>;
         try {
           await source.query(`INSERT INTO customers (customer_id, name) VALUES (950001, 'waits for the lock on the replica')`);

@@ -64,7 +64,7 @@ describe(section.title, () => {
           const row = await topicLag();
           return { done: row !== undefined && row.lag === 0, seen: JSON.stringify(row), value: row };
         });
-        const lock = await holdTableLock(endpoints.target.url, TABLE);
+        const lock = await holdTableLock(endpoints.target.url, TABLE, 'EXCLUSIVE');
         let held: Awaited<ReturnType<typeof topicLag>>;
         try {
           for (let i = 0; i < HELD_UP_WRITES; i++) await source.query(`INSERT INTO ${TABLE} (${KEY}, name) VALUES (${940000 + i}, 'behind a held-up sink')`);
