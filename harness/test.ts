@@ -109,3 +109,11 @@ export function sourceVariants(): SourceVariant[] {
 }
 
 export { describe, expect } from 'vitest';
+
+/**
+ * For a scenario written for a PostgreSQL source only (its faults or SQL are PostgreSQL's): the PostgreSQL variant
+ * as sourceVariants() gives it, and the SQL Server variant always reported skipped with `reason`, never passed.
+ */
+export function postgresOnlyVariants(reason: string): SourceVariant[] {
+  return sourceVariants().map((v) => (v.dialect === 'postgres' ? v : { dialect: v.dialect, runs: false, label: `[${v.dialect} source — skipped: ${reason}]` }));
+}

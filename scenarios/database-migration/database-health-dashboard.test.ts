@@ -14,10 +14,11 @@ import { runbookSection } from '../../harness/runbook/section.js';
 import { runStatements } from '../../harness/scenario/migration-shell.js';
 import { awaitConverged, awaitRows, CONVERGE_LIMIT_MS, lagSloMs } from '../../harness/scenario/replica-waits.js';
 import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
-import { describe, expect, sourceVariants, test } from '../../harness/test.js';
+import { describe, expect, postgresOnlyVariants, test } from '../../harness/test.js';
 import { type SqlSession } from '../../harness/verify/reconcile/index.js';
 
 const section = runbookSection('database-migration', 'database-health-dashboard');
+const SQL_SERVER_SKIP = 'written for a PostgreSQL source; the SQL Server queries of this section are not exercised yet';
 /** Sessions made to wait on a lock in the source: the active count must rise by at least this many. */
 const WAITERS = 5;
 /** Source writes while the source connector is stopped: the slot's confirmed position must not move past them. */
@@ -31,7 +32,7 @@ const lsn = (text: string | null | undefined): bigint => {
 const isTrue = (v: string | null | undefined) => v === 't' || v === 'true';
 
 describe(section.title, () => {
-  for (const variant of sourceVariants()) {
+  for (const variant of postgresOnlyVariants(SQL_SERVER_SKIP)) {
     test.skipIf(!variant.runs)(`active sessions and replication slots on both databases ${variant.label}`, async ({ source, target, pipeline, connect, endpoints }) => {
       const [sourceBlock] = section.blocks({ lang: 'sql', side: 'source', dialect: variant.dialect }).map((b) => b.value);
       const [targetBlock] = section.blocks({ lang: 'sql', side: 'target' }).map((b) => b.value);

@@ -14,9 +14,10 @@ import { runbookSection } from '../../harness/runbook/section.js';
 import { prettyBytes, runStatements } from '../../harness/scenario/migration-shell.js';
 import { awaitConverged, awaitRows, CONVERGE_LIMIT_MS, lagSloMs } from '../../harness/scenario/replica-waits.js';
 import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
-import { describe, expect, sourceVariants, test } from '../../harness/test.js';
+import { describe, expect, postgresOnlyVariants, test } from '../../harness/test.js';
 
 const section = runbookSection('database-migration', 'database-replication-issues');
+const SQL_SERVER_SKIP = 'written for a PostgreSQL source; the SQL Server queries of this section are not exercised yet';
 /** Rows written while the source connector is stopped, each with a 200-byte name (the column's width): the WAL the slot must hold. */
 const ROWS_WHILE_STOPPED = 5_000;
 const PAD_BYTES = 200;
@@ -25,8 +26,8 @@ const IDLE_TRANSACTIONS = 3;
 const isTrue = (v: string | null | undefined) => v === 't' || v === 'true';
 
 describe(section.title, () => {
-  for (const variant of sourceVariants()) {
-    test.skipIf(!variant.runs || variant.dialect !== 'postgres')(`slots, sessions and locks show what holds replication back ${variant.label}`, async ({ source, target, pipeline, connect, endpoints }) => {
+  for (const variant of postgresOnlyVariants(SQL_SERVER_SKIP)) {
+    test.skipIf(!variant.runs)(`slots, sessions and locks show what holds replication back ${variant.label}`, async ({ source, target, pipeline, connect, endpoints }) => {
       const [sourceBlock] = section.blocks({ lang: 'sql', side: 'source', dialect: 'postgres' }).map((b) => b.value);
       const [targetBlock] = section.blocks({ lang: 'sql', side: 'target' }).map((b) => b.value);
       await resetSampleTables(source, target);

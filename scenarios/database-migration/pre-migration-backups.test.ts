@@ -16,18 +16,19 @@ import { withDatabase } from '../../harness/scenario/backup-restore.js';
 import { commandLines, migrationShell, writeDeployFiles } from '../../harness/scenario/migration-shell.js';
 import { awaitConverged, awaitRows, lagSloMs } from '../../harness/scenario/replica-waits.js';
 import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
-import { describe, expect, sourceVariants, test } from '../../harness/test.js';
+import { describe, expect, postgresOnlyVariants, test } from '../../harness/test.js';
 import { openSession, reconcileSessions, type ReconcileReport } from '../../harness/verify/reconcile/index.js';
 
 const section = runbookSection('database-migration', 'pre-migration-backups');
+const SQL_SERVER_SKIP = 'the section has no SQL Server commands (this runbook migrates a PostgreSQL source)';
 /** The scratch database the section's restore check uses (RESTORE_CHECK_URL). */
 const RESTORE_CHECK = 'restore_check';
 /** Where the target dump is restored for its own check (not a runbook name). */
 const TARGET_RESTORE = 'restore_check_target';
 
 describe(section.title, () => {
-  for (const variant of sourceVariants()) {
-    test.skipIf(!variant.runs || variant.dialect !== 'postgres')(`backups taken, restored and checked ${variant.label}`, async ({ source, target, pipeline, connect, endpoints, pgTools }) => {
+  for (const variant of postgresOnlyVariants(SQL_SERVER_SKIP)) {
+    test.skipIf(!variant.runs)(`backups taken, restored and checked ${variant.label}`, async ({ source, target, pipeline, connect, endpoints, pgTools }) => {
       const [backupBlock, checkBlock] = section.blocks({ lang: 'bash' }).map((b) => commandLines(b.value)) as [string[], string[]];
       await resetSampleTables(source, target);
       const deployed = await pipeline.deploy({ tables: [...SAMPLE_TABLES] });

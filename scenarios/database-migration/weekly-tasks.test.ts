@@ -16,17 +16,18 @@ import { commandLines, migrationShell, prettyBytes, runStatements } from '../../
 import { awaitConverged, CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
 import { runSql } from '../../harness/scenario/runbook-blocks.js';
 import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
-import { describe, expect, sourceVariants, test } from '../../harness/test.js';
+import { describe, expect, postgresOnlyVariants, test } from '../../harness/test.js';
 import { type ReconcileReport } from '../../harness/verify/reconcile/index.js';
 
 const section = runbookSection('database-migration', 'weekly-tasks');
+const SQL_SERVER_SKIP = 'written for a PostgreSQL source; the SQL Server queries of this section are not exercised yet';
 /** Rows written while the source connector is stopped (200-byte names): WAL the slot must retain. */
 const ROWS_WHILE_STOPPED = 2_000;
 const PAD_BYTES = 200;
 
 describe(section.title, () => {
-  for (const variant of sourceVariants()) {
-    test.skipIf(!variant.runs || variant.dialect !== 'postgres')(`the weekly reconciliation and the slot's retained WAL ${variant.label}`, async ({ source, target, pipeline, connect, endpoints, pgTools }) => {
+  for (const variant of postgresOnlyVariants(SQL_SERVER_SKIP)) {
+    test.skipIf(!variant.runs)(`the weekly reconciliation and the slot's retained WAL ${variant.label}`, async ({ source, target, pipeline, connect, endpoints, pgTools }) => {
       const [reconcileLine] = commandLines(section.blocks({ lang: 'bash' })[0]!.value);
       const [slotSql] = section.blocks({ lang: 'sql', side: 'source', dialect: 'postgres' }).map((b) => b.value);
       await resetSampleTables(source, target);
