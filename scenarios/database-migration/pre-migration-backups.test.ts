@@ -34,7 +34,7 @@ describe(section.title, () => {
       const deployed = await pipeline.deploy({ tables: [...SAMPLE_TABLES] });
       expect((await awaitConverged(source, target, SAMPLE_TABLES.map((table) => ({ table })))).converged).toBe(true);
       const restoreUrl = withDatabase(endpoints.target.url, RESTORE_CHECK);
-      const shell = migrationShell({ stateDir: inject('stackStateDir'), endpoints, pgTools, topicPrefix: pipeline.names.topicPrefix, variables: { RESTORE_CHECK_URL: restoreUrl } });
+      const shell = migrationShell({ stateDir: inject('stackStateDir'), endpoints, pgTools, topicPrefix: pipeline.names.topicPrefix, variables: { RESTORE_CHECK_URL: restoreUrl, TARGET_RESTORE_URL: withDatabase(endpoints.target.url, TARGET_RESTORE) } });
       onTestFinished(() => shell.dispose());
       onTestFinished(async () => {
         for (const db of [RESTORE_CHECK, TARGET_RESTORE]) await target.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
@@ -88,7 +88,7 @@ describe(section.title, () => {
         expect((await awaitRows(target, `SELECT 1 FROM customers WHERE customer_id = 2 AND name = 'changed after the backup'`, 1, lagSloMs() * 2)).ok).toBe(true);
         await target.query(`DROP DATABASE IF EXISTS ${TARGET_RESTORE} WITH (FORCE)`);
         await target.query(`CREATE DATABASE ${TARGET_RESTORE}`);
-        const r = await shell.run(`pg_restore --dbname="${withDatabase(endpoints.target.url, TARGET_RESTORE)}" --no-owner "${files.targetDump}"`);
+        const r = await shell.run(`pg_restore --dbname="$TARGET_RESTORE_URL" --no-owner "${files.targetDump}"`);
         expect(r.exitCode, r.stderr).toBe(0);
         const restored = await openSession(withDatabase(endpoints.target.url, TARGET_RESTORE), 'restored target backup', { connections: 1 });
         try {
