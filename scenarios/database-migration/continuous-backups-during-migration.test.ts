@@ -9,13 +9,14 @@
 import { renameSync } from 'node:fs';
 import path from 'node:path';
 import { inject, onTestFinished } from 'vitest';
+import { pollUntil } from '../../harness/core/poll.js';
 import { SAMPLE_TABLES } from '../../harness/env/connector-variables.js';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { checkBackup, filesIn, restoreIntoScratch, type ScratchRestore } from '../../harness/scenario/backup-restore.js';
 import { commandLines, migrationShell } from '../../harness/scenario/migration-shell.js';
 import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
-import { awaitConverged } from '../../harness/scenario/replica-waits.js';
+import { awaitConverged, CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
 import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, postgresOnlyVariants, test } from '../../harness/test.js';
 import { Workload } from '../../harness/workload/writer.js';
@@ -24,6 +25,8 @@ const section = runbookSection('database-migration', 'continuous-backups-during-
 const SQL_SERVER_SKIP = 'the section has no SQL Server commands (this runbook migrates a PostgreSQL source)';
 const TABLE = 'customers';
 const KEY = 'customer_id';
+/** Acknowledged workload writes before each backup (inserts, updates and deletes). */
+const WRITES_BETWEEN_BACKUPS = 100;
 
 describe(section.title, () => {
   for (const variant of postgresOnlyVariants(SQL_SERVER_SKIP)) {
@@ -55,11 +58,18 @@ describe(section.title, () => {
         return kept;
       };
 
+      /** Lets the workload make `n` more acknowledged writes (a backup of a busy table, not of the seed rows). */
+      const writesMore = async (n: number) => {
+        const goal = workload.acknowledged + n;
+        await pollUntil({ what: `${goal} acknowledged workload writes`, limitMs: CONVERGE_LIMIT_MS, intervalMs: 250 }, async () => ({ done: workload.acknowledged >= goal, seen: `${workload.acknowledged} acknowledged` }));
+      };
+
       const earlier = await runbookStep('A scheduled backup while the workload writes (kept to show a stale one fails the check)', async () => {
-        await workload.mark();
+        await writesMore(WRITES_BETWEEN_BACKUPS);
         return takeBackup('earlier');
       });
       const backup = await runbookStep(backupLine!, async () => {
+        await writesMore(WRITES_BETWEEN_BACKUPS);
         const markerKey = await workload.mark();
         const writesBeforeMark = workload.acknowledged;
         return { markerKey, writesBeforeMark, file: await takeBackup('scheduled') };
@@ -81,7 +91,7 @@ describe(section.title, () => {
         expect(verdict.markerInBackup, 'the marker written before the backup is in it').toBe(true);
         expect(verdict.unexplained, 'rows no write touched after the backup started are identical').toEqual([]);
         expect(verdict.pass).toBe(true);
-        expect(verdict.restoredRows).toBeGreaterThan(0);
+        expect(verdict.restoredRows, 'the backup holds the busy table, not only its seed rows').toBeGreaterThan(WRITES_BETWEEN_BACKUPS);
       });
 
       await runbookStep('Negative: the earlier backup lacks the marker and fails the same check', async () => {
