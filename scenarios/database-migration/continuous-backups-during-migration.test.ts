@@ -91,7 +91,7 @@ describe(section.title, () => {
         expect(verdict.markerInBackup, 'the marker written before the backup is in it').toBe(true);
         expect(verdict.unexplained, 'rows no write touched after the backup started are identical').toEqual([]);
         expect(verdict.pass).toBe(true);
-        expect(verdict.restoredRows, 'the backup holds the busy table, not only its seed rows').toBeGreaterThan(WRITES_BETWEEN_BACKUPS);
+        expect(verdict.restoredRows, 'the backup holds the busy table, not only its seed rows').toBeGreaterThan(WRITES_BETWEEN_BACKUPS / 2);
       });
 
       await runbookStep('Negative: the earlier backup lacks the marker and fails the same check', async () => {
