@@ -40,9 +40,9 @@ interface TableHealth {
 async function tableHealth(target: SqlSession, table: string): Promise<TableHealth> {
   const [s] = await target.query(
     `SELECT n_dead_tup::text AS dead, n_mod_since_analyze::text AS modified, last_vacuum::text AS last_vacuum, last_analyze::text AS last_analyze,
-            (SELECT reltuples::bigint::text FROM pg_class WHERE oid = $1::regclass) AS estimate,
+            (SELECT reltuples::bigint::text FROM pg_class WHERE oid = $1::text::regclass) AS estimate,
             (SELECT count(*)::text FROM ${table}) AS rows
-       FROM pg_stat_user_tables WHERE relname = $1`,
+       FROM pg_stat_user_tables WHERE relname = $1::text`,
     [table],
   );
   return { deadRows: Number(s!.dead), modifiedSinceAnalyze: Number(s!.modified), lastVacuum: s!.last_vacuum ?? null, lastAnalyze: s!.last_analyze ?? null, plannerEstimate: Number(s!.estimate), rows: Number(s!.rows) };
@@ -65,9 +65,10 @@ describe(section.title, () => {
         }
         expect((await awaitConverged(source, target, [{ table: TABLE }])).converged).toBe(true);
         // Dead rows and modifications reach the statistics when the sink's session reports them.
-        return pollUntil({ what: `at least ${ROWS} dead rows in the replica's ${TABLE} statistics`, limitMs: CONVERGE_LIMIT_MS, intervalMs: 1_000 }, async () => {
+        // (Page pruning during the updates removes some dead rows on its own, so only some are left.)
+        return pollUntil({ what: `dead rows and ${ROWS} rows modified since analyze in the replica's ${TABLE} statistics`, limitMs: CONVERGE_LIMIT_MS, intervalMs: 1_000 }, async () => {
           const h = await tableHealth(target, TABLE);
-          return { done: h.deadRows >= ROWS && h.modifiedSinceAnalyze >= ROWS, seen: JSON.stringify(h), value: h };
+          return { done: h.deadRows > 0 && h.modifiedSinceAnalyze >= ROWS, seen: JSON.stringify(h), value: h };
         });
       });
       await attachJson('replica table before the monthly task', before);
