@@ -1,6 +1,7 @@
 /**
  * runbooks/database-migration.md — Maintenance Procedures: Daily Tasks.
- * The five daily checks run as typed on a healthy migration with a background workload (all pass), then on the
+ * First, what the section corrects: without a replicated heartbeat table `lag` skips the heartbeat and exits 0
+ * even with the sink paused; the section's SQL creates and seeds it. Then the five daily checks run as typed on a healthy migration with a background workload (all pass), then on the
  * same stack with each condition they are there to catch, made for real: a paused sink (status, lag and the
  * sink's status flag it, the source's does not), a stopped source connector (status and the source's status flag
  * it), and a record the sink cannot read (the DLQ check shows it, with its error header). Nothing is lost.
@@ -10,13 +11,13 @@ import { pollUntil } from '../../harness/core/poll.js';
 import { SAMPLE_TABLES } from '../../harness/env/connector-variables.js';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { commandLines, migrationShell } from '../../harness/scenario/migration-shell.js';
+import { commandLines, migrationShell, runStatements } from '../../harness/scenario/migration-shell.js';
 import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
-import { awaitConverged, CONVERGE_LIMIT_MS, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { awaitConverged, awaitRows, CONVERGE_LIMIT_MS, lagSloMs } from '../../harness/scenario/replica-waits.js';
 import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { produceRaw } from '../../harness/scenario/topic-reads.js';
 import { describe, expect, postgresOnlyVariants, test } from '../../harness/test.js';
-import { DEFAULT_HEARTBEAT_TABLE, ensureHeartbeatTable } from '../../harness/verify/lag.js';
+import { DEFAULT_HEARTBEAT_TABLE } from '../../harness/verify/lag.js';
 import { Workload } from '../../harness/workload/writer.js';
 
 const section = runbookSection('database-migration', 'daily-tasks');
@@ -31,14 +32,30 @@ describe(section.title, () => {
       const [status, lag, sourceStatus, sinkStatus, dlq] = lines as [string, string, string, string, string];
       expect(lines).toHaveLength(5);
       expect(dlq).toContain(`--topic ${pipeline.dlqTopic}`);
+      const [heartbeatSql] = section.blocks({ lang: 'sql', side: 'source', dialect: 'postgres' }).map((b) => b.value);
+      // No heartbeat table in either database yet (the pipeline captures it, empty).
       await resetSampleTables(source, target, [DEFAULT_HEARTBEAT_TABLE]);
-      // lag probes the heartbeat once its table is in both databases: one row, so the snapshot carries it.
-      await ensureHeartbeatTable({ source });
-      await source.query(`INSERT INTO ${DEFAULT_HEARTBEAT_TABLE} (id, marker) VALUES ('daily', 'seed')`);
       await pipeline.deploy({ tables: [...SAMPLE_TABLES] });
-      expect((await awaitConverged(source, target, [...SAMPLE_TABLES, DEFAULT_HEARTBEAT_TABLE].map((table) => ({ table })))).converged).toBe(true);
+      expect((await awaitConverged(source, target, SAMPLE_TABLES.map((table) => ({ table })))).converged).toBe(true);
       const shell = migrationShell({ stateDir: inject('stackStateDir'), endpoints, pgTools, topicPrefix: pipeline.names.topicPrefix });
       onTestFinished(() => shell.dispose());
+
+      await runbookStep('Without a replicated heartbeat table, lag skips the heartbeat and exits 0 (with the sink paused)', async () => {
+        await connect.pauseConnector(pipeline.sinkName);
+        try {
+          const r = await shell.run(lag);
+          expect(r.stdout).toMatch(/heartbeat: skipped \(heartbeat table runbook_harness_heartbeat missing in the target/);
+          expect(r.exitCode, 'nothing judged, nothing flagged: why the section creates the heartbeat table').toBe(0);
+        } finally {
+          await connect.resumeConnector(pipeline.sinkName);
+        }
+      });
+
+      await runbookStep('Create and seed the heartbeat table (the section\'s SQL)', async () => {
+        await runStatements(source, heartbeatSql!, 'heartbeat table (source)');
+        const arrived = await awaitRows(target, `SELECT id FROM ${DEFAULT_HEARTBEAT_TABLE} WHERE id = 'daily'`, 1, lagSloMs() * 2);
+        expect(arrived.ok, 'the heartbeat row is in the target').toBe(true);
+      });
       const workload = Workload.start(source, { table: TABLE, keyColumn: KEY, shape: (_, n) => ({ name: `writer ${n}` }), ratePerSecond: 10 });
       onTestFinished(async () => void (await workload.stop()));
       const exits = async (which: string[]) => {
