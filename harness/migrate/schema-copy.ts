@@ -32,9 +32,16 @@ function withoutPassword(db: DatabaseEndpoint): string {
   return url.toString();
 }
 
+/** schema.table as a pg_dump pattern that matches exactly that table (quoted: case kept, no wildcards). */
+export function exactPattern(qualified: string): string {
+  const dot = qualified.indexOf('.');
+  const q = (part: string) => `"${part.replace(/"/g, '""')}"`;
+  return `${q(qualified.slice(0, dot))}.${q(qualified.slice(dot + 1))}`;
+}
+
 export async function copySchema(source: DatabaseEndpoint, target: DatabaseEndpoint, options: SchemaCopyOptions): Promise<SchemaCopyResult> {
   const started = Date.now();
-  const args = ['--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions', ...options.schemas.map((s) => `--schema=${s}`), ...options.excludeTables.map((t) => `--exclude-table=${t}`), `--dbname=${withoutPassword(source)}`];
+  const args = ['--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions', ...options.schemas.map((s) => `--schema=${s}`), ...options.excludeTables.map((t) => `--exclude-table=${exactPattern(t)}`), `--dbname=${withoutPassword(source)}`];
   const dump = await runCommand(options.pgDump, args, { env: { PGPASSWORD: source.password }, limitMs: options.limitMs, reject: false, secrets: [source.password] });
   if (dump.exitCode !== 0) {
     const tail = outputTail(dump.stderr);

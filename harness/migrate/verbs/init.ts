@@ -3,7 +3,7 @@
  *   1. the source is ready for logical decoding (wal_level = logical)
  *   2. assessSchema: every table has what CDC needs (a primary key, a REPLICA IDENTITY that carries it), with fixes
  *   3. the heartbeat and signal tables exist in the source (lag probes; `resync` incremental snapshots)
- *   4. pg_dump -s of the source schema (sequences included) into the target, in one transaction
+ *   4. pg_dump -s of the source schema (types, functions, sequences, the migrated tables) into the target, in one transaction
  *   5. the migration is recorded (state initialized) with its tables and pipeline names
  * A failed check (1, 2) exits 1 before anything is created or copied.
  */
@@ -13,7 +13,7 @@ import { UsageError } from '../../cli/errors.js';
 import { ensureHeartbeatTable } from '../../verify/lag.js';
 import { databaseIdentity } from '../database-identity.js';
 import { listFlag } from '../migrate-args.js';
-import { defaultPipeline, MIGRATE_SCHEMA, SIGNAL_TABLE } from '../migration-connectors.js';
+import { defaultPipeline, MIGRATE_SCHEMA } from '../migration-connectors.js';
 import { assessSchema } from '../schema-compat.js';
 import { copySchema } from '../schema-copy.js';
 import { listTables, tableExists, tableRef, walLevel } from '../table-catalog.js';
@@ -100,7 +100,9 @@ export const verb: MigrateVerb = {
           pgDump: v['pg-dump'] ?? tools?.pgDump ?? 'pg_dump',
           psql: v.psql ?? tools?.psql ?? 'psql',
           schemas: pipeline.schemas,
-          excludeTables: [`${MIGRATE_SCHEMA}.${SIGNAL_TABLE}`],
+          // The schema's types, functions and sequences, and of its tables only the migrated ones: the helper
+          // tables stay out (the sink creates the heartbeat table; the signal table lives in the source only).
+          excludeTables: [...(await listTables(source, pipeline.schemas)).filter((t) => !tables.includes(t)), ...helperTables],
           limitMs: ctx.timeoutMs,
         });
     if (copy) ctx.progress(`migrate init: schema copied to the target with ${copy.pgDump} in ${copy.seconds.toFixed(1)} s (${Object.entries(copy.created).map(([k, n]) => `${n} ${k}`).join(', ')})`);
