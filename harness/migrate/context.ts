@@ -52,6 +52,7 @@ export async function runVerb(verbName: string, verb: MigrateVerb, common: Commo
     connect: new ConnectClient(endpoints.connectUrl, { stateLimitMs: Math.min((common.timeoutSeconds ?? 60) * 1000, 300_000) }),
     json: common.json,
     timeoutMs: (common.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+    timeoutGiven: common.timeoutSeconds !== undefined,
     record: (event) => store.record({ migrationId: common.migrationId, actor: store.actor, verb: verbName, step: event.step, outcome: event.outcome, detail: event.detail ?? {} }),
     async migration(): Promise<Migration> {
       const migration = await store.get(common.migrationId);

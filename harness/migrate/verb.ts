@@ -23,6 +23,8 @@ export interface MigrateContext {
   json: boolean;
   /** The verb's wait limit (--timeout, seconds → ms); every wait states it. */
   timeoutMs: number;
+  /** True when --timeout was given (a verb with a shorter natural limit keeps its own otherwise). */
+  timeoutGiven: boolean;
   /** Appends an event (this verb, this actor) to the migration's log. */
   record(event: MigrateEventInput): Promise<void>;
   /** The recorded migration; refuses one whose recorded source/target are not the databases given now. */

@@ -4,7 +4,8 @@
  * log and lock live in the control schema of the target database, so each process sees what the others did.
  *   init → snapshot → validate (100 % match) → a difference planted on the target behind the pipeline's back →
  *   validate exits 1 and compare names the key → status --json from another process → two exclusive verbs at once:
- *   the second is refused with the holder named, and leaves the pipeline untouched.
+ *   the second is refused with the holder named, and leaves the pipeline untouched → halt and restart → lag →
+ *   the report.
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
@@ -127,12 +128,31 @@ describe('runbook-harness migrate: the orchestrator on the real stack', () => {
         expect.soft(status.events.map((e) => `${e.verb}/${e.step}/${e.outcome}`)).toContain('halt/lock/refused');
       });
 
-      await runbookStep('7. After the resync the table matches again; the report reads the log', async () => {
+      await runbookStep('7. halt pauses both connectors and keeps the slot; restart resumes them', async () => {
+        const h = await migrate('halt', '--json');
+        expect.soft(h.code, show(h)).toBe(0);
+        expect.soft(json<{ state: string }>(h).state).toBe('halted');
+        for (const name of [names.sourceConnector, names.sinkConnector]) expect.soft((await connect.getConnectorStatus(name)).connector.state, name).toBe('PAUSED');
+        const [slot] = await source.query('SELECT count(*)::text AS n FROM pg_replication_slots WHERE slot_name = $1', [names.slotName]);
+        expect.soft(slot!.n, 'the slot is kept while halted').toBe('1');
+        const r = await migrate('restart', '--json');
+        expect.soft(r.code, show(r)).toBe(0);
+        expect.soft(json<{ state: string }>(r).state).toBe('replicating');
+        for (const name of [names.sourceConnector, names.sinkConnector]) expect.soft(summariseState(await connect.getConnectorStatus(name)), name).toBe('RUNNING');
+      });
+
+      await runbookStep('8. After the resync the table matches again; lag is sampled; the report reads the log', async () => {
         const v = await migrate('validate');
         expect.soft(v.code, show(v)).toBe(0);
+        const lag = await migrate('lag', '--json');
+        const sample = json<{ heartbeatSeconds: number; timedOut: boolean; verdict: { slo: string; measured: number; pass: boolean } }>(lag);
+        expect.soft(sample.timedOut, show(lag)).toBe(false);
+        expect.soft(lag.code, 'exit code follows the lag verdict').toBe(sample.verdict.pass ? 0 : 1);
         const r = await migrate('report', '--output', `reports/migrate-${id}.html`, '--json');
-        const out = json<{ slos: { metric: string; verdict: { pass: boolean } | null }[] }>(r);
+        const out = json<{ slos: { metric: string; verdict: { pass: boolean; measured: number } | null }[] }>(r);
         expect.soft(out.slos.find((s) => s.metric === 'Data consistency validation')?.verdict?.pass).toBe(true);
+        expect.soft(out.slos.find((s) => s.metric === 'Data replication lag')?.verdict?.measured, 'the report uses the recorded lag sample').toBe(sample.heartbeatSeconds);
+        expect.soft(out.slos.find((s) => s.metric === 'Cutover time')?.verdict, 'nothing measured the cutover: not measured, never passed').toBeNull();
       });
     } finally {
       await removeMigration({ migrationId: id, pipeline, connect, source, target, bootstrap: endpoints.kafka.bootstrap });

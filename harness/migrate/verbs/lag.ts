@@ -22,7 +22,7 @@ export const verb: MigrateVerb = {
     if (!parsed) return 0;
     const migration = await ctx.migration();
     const [source, target] = [await ctx.source(), await ctx.target()];
-    const timeoutMs = ctx.timeoutMs === 300_000 ? DEFAULT_PROBE_LIMIT_S * 1000 : ctx.timeoutMs;
+    const timeoutMs = ctx.timeoutGiven ? ctx.timeoutMs : DEFAULT_PROBE_LIMIT_S * 1000;
     const sample = await probeHeartbeat({ source, target, table: migration.pipeline.heartbeatTable, targetTable: migration.pipeline.heartbeatTable.split('.').pop(), timeoutMs });
     const verdict = lagSloVerdict(timelineOf([sample]), NAMED_SLOS.replicationLag, 'max');
     const [slots, consumer] = await Promise.all([
