@@ -26,7 +26,13 @@ const LOCK_SEEN_LIMIT_MS = 60_000;
 /** The planted difference: a customer's name changed on the target only. */
 const PLANTED = { table: 'customers', key: 'customer_id', id: '2', column: 'name', value: 'planted behind the pipeline' };
 
-const json = <T>(r: CliResult): T => JSON.parse(r.stdout) as T;
+const json = <T>(r: CliResult): T => {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`'${r.command}' printed no JSON document: ${show(r)}`);
+  }
+};
 const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(0, 1500)}\n--- stderr ---\n${r.stderr.slice(0, 1500)}`;
 
 describe('runbook-harness migrate: the orchestrator on the real stack', () => {
