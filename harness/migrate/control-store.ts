@@ -142,7 +142,12 @@ export class ControlStore {
 
   /** Connects, names the session after the verb and actor (so a lock holder can be named), creates the schema if missing. */
   static async open(url: string, endpoint: string, verb: string, actor = currentActor()): Promise<ControlStore> {
-    const client = await connectPostgres(url);
+    let client: pg.Client;
+    try {
+      client = await connectPostgres(url);
+    } catch (error) {
+      throw new HarnessError(`control database (the target unless --control-url / MIGRATE_CONTROL_URL): ${(error as Error).message}`);
+    }
     const store = new ControlStore(client, endpoint, actor);
     try {
       await client.query(`SELECT set_config('application_name', $1, false)`, [`rh migrate ${verb} ${actor}`.slice(0, 63)]);
