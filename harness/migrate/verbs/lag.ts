@@ -1,5 +1,5 @@
 /**
- * migrate lag: the migration's replication lag now, against the runbook's SLO (Data replication lag < 5 s):
+ * migrate lag: the migration's replication lag now, against the runbook's SLO row "Data replication lag" (< 5 s):
  *   heartbeat  a marker written to the source heartbeat table, timed until the target shows it (the SLO's measure)
  *   consumer   the sink's consumer-group lag in records (committed offsets, flushed every offset.flush.interval.ms)
  *   slot       the replication slot's unconfirmed and retained WAL bytes
@@ -8,7 +8,8 @@
  */
 import { parseCommandArgs } from '../../cli/command.js';
 import { lagSloVerdict, probeHeartbeat, replicationSlotLag, sinkConsumerLag, timelineOf } from '../../verify/lag.js';
-import { describeVerdict, NAMED_SLOS } from '../../verify/slo.js';
+import { sloTarget } from '../../runbook/slo.js';
+import { describeVerdict, type SloThreshold } from '../../verify/slo.js';
 import type { MigrateVerb } from '../verb.js';
 
 /** One probe's limit unless --timeout says otherwise: well past the P1 alert (60 s), so a timeout is a real finding. */
@@ -24,7 +25,10 @@ export const verb: MigrateVerb = {
     const [source, target] = [await ctx.source(), await ctx.target()];
     const timeoutMs = ctx.timeoutGiven ? ctx.timeoutMs : DEFAULT_PROBE_LIMIT_S * 1000;
     const sample = await probeHeartbeat({ source, target, table: migration.pipeline.heartbeatTable, targetTable: migration.pipeline.heartbeatTable.split('.').pop(), timeoutMs });
-    const verdict = lagSloVerdict(timelineOf([sample]), NAMED_SLOS.replicationLag, 'max');
+    // The threshold is the runbook's SLO row, so editing the runbook changes the verdict.
+    const slo = sloTarget('database-migration', 'Data replication lag');
+    const threshold: SloThreshold = { metric: slo.metric, comparator: slo.comparator, value: slo.value, unit: slo.unit };
+    const verdict = lagSloVerdict(timelineOf([sample]), threshold, 'max');
     const [slots, consumer] = await Promise.all([
       replicationSlotLag(source, migration.pipeline.slotName),
       ctx.endpoints.kafkaBootstrap
