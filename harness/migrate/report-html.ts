@@ -58,7 +58,7 @@ export function renderReportHtml(model: ReportModel, lagThresholdSeconds = 5): s
 <html lang="en"><head><meta charset="utf-8"><title>Migration ${e(m.id)}: report</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}tr.pass td{background:#eefbea}tr.fail td{background:#fdecea}tr.unknown td{background:#fff8e1}.muted{color:#777}code{font-size:85%}
+th{background:#f3f3f3}tr.pass td{background:#eefbea}tr.fail td{background:#fdecea}tr.unknown td{background:#fff8e1}.muted{color:#777}code{font-size:85%;white-space:pre-wrap;word-break:break-all}
 svg .lag{fill:none;stroke:#1565c0;stroke-width:2}svg .slo{stroke:#c62828;stroke-dasharray:6 4}svg circle.ok{fill:#1565c0}svg circle.bad{fill:#c62828}svg text{font-size:11px;fill:#555}
 </style></head><body>
 <h1>Migration <code>${e(m.id)}</code></h1>
