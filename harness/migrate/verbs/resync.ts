@@ -2,7 +2,8 @@
  * migrate resync --table T: a re-copy of one table while replication runs, as a Debezium incremental snapshot
  * started through the signal table `init` created (the source connector's signal.data.collection). Waits, within
  * --timeout, until the table matches (reconcile: counts and checksums), then says so. Exit 1 if it does not match
- * in time.
+ * in time. The snapshot's completion itself is not observed (Connect's REST API does not show it): a table that
+ * already matched returns at once while the snapshot may still be re-sending rows (upserts of the same values).
  */
 import { randomUUID } from 'node:crypto';
 import { HarnessError } from '../../core/errors.js';
@@ -53,7 +54,7 @@ export const verb: MigrateVerb = {
     }
     const seconds = (Date.now() - started) / 1000;
     await ctx.record({ step: 'converged', outcome: 'ok', detail: { table, seconds, rows: last!.sourceRows } });
-    ctx.print({ migrationId: migration.id, table, match: true, seconds, rows: last!.sourceRows }, `migrate resync ${migration.id} ${table}: matches after ${seconds.toFixed(1)} s (${last!.sourceRows} rows)`);
+    ctx.print({ migrationId: migration.id, table, match: true, seconds, rows: last!.sourceRows }, `migrate resync ${migration.id} ${table}: matches after ${seconds.toFixed(1)} s (${last!.sourceRows} rows; the incremental snapshot was signalled, and the table matched then: its completion is not observed, it may still be re-sending rows)`);
     return 0;
   },
 };
