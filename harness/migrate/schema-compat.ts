@@ -317,6 +317,21 @@ function classifyColumn(table: CatalogTable, column: CatalogColumn): SchemaFindi
   }
 
   const base = column.baseType;
+
+  // Proved: a date 'infinity' arrives as '-infinity' (why, on which side, not investigated); finite dates carry, and
+  // timestamptz 'infinity' carries. Not fixable by a setting: the rows must be found and corrected. Test 'date infinity'.
+  if (base === 'date') {
+    out.push({
+      rule: 'date-infinity',
+      object,
+      kind: 'column',
+      severity: 'warning',
+      problem: "date: finite dates carry, but the value 'infinity' arrives in the target as '-infinity'",
+      fix: `before the migration: SELECT count(*) FROM ${ref} WHERE ${col} = 'infinity' on the source; if any, replace them with a far-future date there, or after the cutover set them back on the target by key (UPDATE ${ref} SET ${col} = 'infinity' WHERE <key> IN (...))`,
+    });
+    return out;
+  }
+
   if (!CARRIED_TYPES.has(base)) {
     out.push({
       rule: 'unverified-type',

@@ -205,7 +205,7 @@ export interface RehearsalResult {
  * copy the tables the plan moves by hand, carry sequences and run the cutover SQL, then compare every table value by
  * value. Scratch databases and the pipeline are removed afterwards, whatever happened.
  */
-export async function rehearseRealWorldSchema(fx: RehearsalFixtures, plan: Required<Remedy>): Promise<RehearsalResult> {
+export async function rehearseRealWorldSchema(fx: RehearsalFixtures, plan: Required<Remedy>, options: { extraChanges?: string } = {}): Promise<RehearsalResult> {
   const pair = await createScratchPair(fx.endpoints, fx.connect, { source: fx.source, target: fx.target });
   try {
     await loadRealWorldSchema(pair.source);
@@ -227,7 +227,7 @@ export async function rehearseRealWorldSchema(fx: RehearsalFixtures, plan: Requi
     const readLag = () => fx.kafka.sinkLag(pair.pipeline.sinkName);
     const topics = () => listTopics(fx.endpoints.kafka.bootstrap);
     const snapshot = await awaitPipelineSettled(pair.source, pair.pipeline, readLag, topics, fx.connect, SETTLE_LIMIT_MS);
-    await pair.source.query(STREAMED_CHANGES);
+    await pair.source.query(STREAMED_CHANGES + (options.extraChanges ?? ''));
     const streaming = snapshot.settled ? await awaitPipelineSettled(pair.source, pair.pipeline, readLag, topics, fx.connect, SETTLE_LIMIT_MS) : snapshot;
 
     // Cutover: writes have stopped (the rehearsal wrote its last change above) and the pipeline drained.

@@ -66,6 +66,13 @@ describe('classifySchema', () => {
     ]);
   });
 
+  test("date columns: a warning about 'infinity', with no automatic remedy (the rows must be found)", () => {
+    const t = table('d', { columns: [column('id'), column('on', { type: 'date', baseType: 'date', typcategory: 'D' })] });
+    const [finding] = classifySchema(catalog([t])).filter((f) => f.rule === 'date-infinity');
+    expect(finding).toMatchObject({ severity: 'warning', object: 'public.d.on' });
+    expect(finding!.remedy).toBeUndefined();
+  });
+
   test('a type the rehearsal did not measure is a warning, never "carried"', () => {
     const t = table('g', { columns: [column('id'), column('where', { type: 'point', baseType: 'point', typcategory: 'G' })] });
     expect(problems(catalog([t]))).toEqual(['warning unverified-type public.g.where']);
