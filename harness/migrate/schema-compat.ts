@@ -192,9 +192,10 @@ export function classifySchema(catalog: SchemaCatalog): SchemaFinding[] {
       });
     }
 
-    // Proved: pg_dump -s copies the triggers, and the sink's writes fire them on the target; foreign keys reject rows
-    // that arrive before their parent (topics are consumed independently). Both stop the sink task. Control run
-    // 'without session_replication_role'.
+    // Proved: pg_dump -s copies the triggers, and the sink's writes fire them on the target (control run with the
+    // foreign key dropped: the target's audit trigger writes keys the source's audit rows bring again, "duplicate key
+    // value violates unique constraint"); foreign keys reject rows that arrive before their parent (topics are consumed
+    // independently). Both stop the sink task. session_replication_role=replica fixes both (the full run).
     for (const fk of table.foreignKeys) {
       add({
         rule: 'foreign-key',
@@ -213,7 +214,7 @@ export function classifySchema(catalog: SchemaCatalog): SchemaFinding[] {
         kind: 'trigger',
         severity: 'error',
         problem: 'trigger copied to the target by pg_dump -s: the sink\'s writes fire it again there (rows the source\'s trigger already wrote arrive through the pipeline as well, or a value the source set is overwritten)',
-        fix: "add options=-c session_replication_role=replica to the sink's connection.url (ordinary triggers do not fire for a replica session); or on the target: ALTER TABLE " + `${ref} DISABLE TRIGGER ${quoteIdent(trigger.name)} until the cutover`,
+        fix: "add options=-c session_replication_role=replica to the sink's connection.url (ordinary triggers do not fire for a replica session); not rehearsed: on the target ALTER TABLE " + `${ref} DISABLE TRIGGER ${quoteIdent(trigger.name)} until the cutover`,
         remedy: { sinkUrlParameters: { options: '-c session_replication_role=replica' } },
       });
     }
@@ -293,7 +294,7 @@ function classifyColumn(table: CatalogTable, column: CatalogColumn): SchemaFindi
       kind: 'column',
       severity: 'error',
       problem: `enum type ${column.type}: the value arrives as a string, the sink binds it as character varying, and PostgreSQL rejects it (column is of type ${column.type} but expression is of type character varying); the sink task fails`,
-      fix: "add stringtype=unspecified to the sink's connection.url (the server then casts the text to the enum); or ALTER the target column to text until the cutover",
+      fix: "add stringtype=unspecified to the sink's connection.url (the server then casts the text to the enum)",
       remedy: { sinkUrlParameters: { stringtype: 'unspecified' } },
     });
     return out;
