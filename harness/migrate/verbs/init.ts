@@ -68,13 +68,12 @@ export const verb: MigrateVerb = {
     if (unknown.length) throw new UsageError(`migrate init: --tables names ${unknown.join(', ')}, not in the source (schema ${pipeline.schemas.join(', ')}: ${all.join(', ') || 'no tables'})`);
     const tables = requested ?? all;
     if (tables.length === 0) throw new HarnessError(`migrate init: the source has no tables in schema ${pipeline.schemas.join(', ')}; create them first (or check --source-url)`);
-    const assessment = await assessSchema(source, tables);
-    const problems = [
-      ...(level === 'logical' ? [] : [{ object: 'wal_level', severity: 'error' as const, problem: `wal_level is '${level}', logical decoding needs 'logical'`, fix: "ALTER SYSTEM SET wal_level = 'logical'; then restart the source server" }]),
-      ...assessment.issues,
-    ];
+    // wal_level, keys and replica identity, and every type or object the pipeline cannot carry as is (with its fix).
+    const assessment = await assessSchema(source, { schemas: pipeline.schemas });
+    const migrated = (object: string) => tables.some((t) => object === t || object.startsWith(`${t}.`));
+    const problems = assessment.findings.filter((f) => f.severity !== 'info' && (f.kind === 'database' || f.kind === 'sequence' || migrated(f.object)));
     const errors = problems.filter((p) => p.severity === 'error');
-    const checks = { walLevel: level, tables, assessment: { checked: assessment.checked, issues: problems } };
+    const checks = { walLevel: level, tables, assessment: { counts: assessment.counts, findings: problems } };
     if (errors.length) {
       ctx.print(
         { migrationId: ctx.migrationId, ok: false, checks, created: false },
