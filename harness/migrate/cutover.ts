@@ -23,7 +23,7 @@ import { fenceRole, unfenceRole } from './fence.js';
 import type { PoolerAdmin, PoolerServer } from './pooler-admin.js';
 import { removeReversePipeline, reversePipeline, startReversePipeline, type ReversePipeline } from './reverse-pipeline.js';
 import { carrySequences } from './sequences.js';
-import { runSteps, type Recorder, type Step, type StepsOutcome } from './steps.js';
+import { runSteps, type Recorder, type Step, type StepsOutcome, type StepWrapper } from './steps.js';
 
 export const CUTOVER_STEPS = ['pause-pooler', 'fence-source', 'drain', 'validate', 'carry-sequences', 'stop-forward-sink', 'start-reverse-pipeline', 'switch-pooler', 'resume-pooler'] as const;
 export type CutoverStep = (typeof CUTOVER_STEPS)[number];
@@ -65,6 +65,8 @@ export interface CutoverInputs {
   completed?: CutoverStep[];
   limits?: Partial<Record<CutoverStep, number>>;
   record: Recorder;
+  /** Each step's body runs inside this (e.g. a scenario's runbookStep). */
+  around?: StepWrapper;
 }
 
 export interface CutoverResult extends StepsOutcome {
@@ -111,7 +113,7 @@ export async function cutover(inputs: CutoverInputs): Promise<CutoverResult> {
     'resume-pooler': async () => ({ ...(await pooler.resume(limit('resume-pooler'))) }),
   };
   const steps: Step[] = CUTOVER_STEPS.map((name) => ({ name, limitMs: limit(name), run: bodies[name] }));
-  const outcome = await runSteps(steps, { record: inputs.record, completed: inputs.completed, skip: inputs.skip });
+  const outcome = await runSteps(steps, { record: inputs.record, completed: inputs.completed, skip: inputs.skip, around: inputs.around });
   Object.assign(result, outcome);
   if (outcome.ok) {
     result.cutoverSeconds = pausedAt ? (Date.now() - pausedAt) / 1000 : undefined;

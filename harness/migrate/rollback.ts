@@ -19,7 +19,7 @@ import type { MigrationSide } from './cutover.js';
 import type { PoolerAdmin } from './pooler-admin.js';
 import type { ReversePipeline } from './reverse-pipeline.js';
 import { carrySequences } from './sequences.js';
-import { runSteps, type Recorder, type Step, type StepsOutcome } from './steps.js';
+import { runSteps, type Recorder, type Step, type StepsOutcome, type StepWrapper } from './steps.js';
 import type { ConnectClient } from '../pipeline/connect-client.js';
 
 export const ROLLBACK_STEPS = ['pause-pooler', 'fence-target', 'drain-reverse', 'carry-sequences-back', 'stop-reverse-sink', 'unfence-source', 'switch-pooler', 'resume-pooler'] as const;
@@ -52,6 +52,8 @@ export interface RollbackInputs {
   completed?: RollbackStep[];
   limits?: Partial<Record<RollbackStep, number>>;
   record: Recorder;
+  /** Each step's body runs inside this (e.g. a scenario's runbookStep). */
+  around?: StepWrapper;
 }
 
 export interface RollbackResult extends StepsOutcome {
@@ -82,6 +84,6 @@ export async function rollback(inputs: RollbackInputs): Promise<RollbackResult> 
     'resume-pooler': async () => ({ ...(await pooler.resume(limit('resume-pooler'))) }),
   };
   const steps: Step[] = ROLLBACK_STEPS.map((name) => ({ name, limitMs: limit(name), run: bodies[name] }));
-  const outcome = await runSteps(steps, { record: inputs.record, completed: inputs.completed, skip: inputs.skip });
+  const outcome = await runSteps(steps, { record: inputs.record, completed: inputs.completed, skip: inputs.skip, around: inputs.around });
   return { ...outcome, rtoSeconds: outcome.ok && pausedAt ? (Date.now() - pausedAt) / 1000 : undefined };
 }

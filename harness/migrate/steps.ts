@@ -47,7 +47,10 @@ export async function withinLimit<T>(name: string, limitMs: number, body: () => 
   }
 }
 
-export async function runSteps(steps: Step[], options: { record: Recorder; completed?: readonly string[]; skip?: readonly string[] }): Promise<StepsOutcome> {
+/** Runs each step's body inside the caller's wrapper (a scenario's runbookStep, a CLI's progress line). */
+export type StepWrapper = (step: string, body: () => Promise<Record<string, unknown> | void>) => Promise<Record<string, unknown> | void>;
+
+export async function runSteps(steps: Step[], options: { record: Recorder; completed?: readonly string[]; skip?: readonly string[]; around?: StepWrapper }): Promise<StepsOutcome> {
   const results: StepResult[] = [];
   for (const step of steps) {
     if (options.completed?.includes(step.name) || options.skip?.includes(step.name)) {
@@ -59,7 +62,8 @@ export async function runSteps(steps: Step[], options: { record: Recorder; compl
     await options.record({ step: step.name, outcome: 'started', detail: { limitSeconds: step.limitMs / 1000 } });
     const started = Date.now();
     try {
-      const detail = (await withinLimit(step.name, step.limitMs, () => step.run())) ?? {};
+      const body = () => withinLimit(step.name, step.limitMs, () => step.run());
+      const detail = (await (options.around ? options.around(step.name, body) : body())) ?? {};
       const seconds = (Date.now() - started) / 1000;
       results.push({ name: step.name, seconds, detail });
       await options.record({ step: step.name, outcome: 'ok', detail: { ...detail, seconds } });

@@ -69,6 +69,8 @@ export interface AppClientSummary {
   /** Acknowledged writes per database that acknowledged them. */
   acknowledgedBy: Record<string, number>;
   reconnects: number;
+  /** Time covered by failed requests (the union of their start..end): the application's downtime. */
+  failedSeconds: number;
   durationSeconds: number;
 }
 
@@ -82,6 +84,10 @@ export class AppClient {
   private readonly finalState = new Map<number, Record<string, string> | null>();
   private readonly attempts: WriteAttempt[] = [];
   private readonly writes: AcknowledgedWrite[] = [];
+  /** Attempt seq → the database that acknowledged it. */
+  private readonly answeredBy = new Map<number, string>();
+  /** Request seq → its write attempt. */
+  private readonly attemptOf = new Map<number, WriteAttempt>();
   private reconnects = 0;
   private readonly started = Date.now();
   private stoppedAt?: number;
@@ -103,6 +109,11 @@ export class AppClient {
   /** Requests that began at or after `from` (and before `to`). */
   between(from: number, to = Infinity): AppRequest[] {
     return this.requests.filter((r) => r.start >= from && r.start < to);
+  }
+
+  /** True once stop() was called. */
+  get stopped(): boolean {
+    return !this.running;
   }
 
   async stop(): Promise<AppClientSummary> {
@@ -130,25 +141,41 @@ export class AppClient {
       longestReadPause: longestPause(requests, 'read', until),
       acknowledgedBy,
       reconnects: this.reconnects,
+      failedSeconds: coveredMs(failed) / 1000,
       durationSeconds: ((this.stoppedAt ?? Date.now()) - this.started) / 1000,
     };
   }
 
-  /** The acknowledged writes as a WorkloadHistory for the history checker. */
-  history(): WorkloadHistory {
-    const keys = this.writes.filter((w) => w.op === 'insert').map((w) => w.key);
-    const first = keys.length ? Math.min(...keys) : 1;
-    const last = keys.length ? Math.max(...keys) : 0;
+  /**
+   * The writes as a WorkloadHistory for the history checker. With `acknowledgedBy`, only the writes that database
+   * acknowledged, and no key space (rows others wrote there are not this history's business): "is every write the
+   * target took on the source, as written?"
+   */
+  history(options: { acknowledgedBy?: string } = {}): WorkloadHistory {
+    const by = options.acknowledgedBy;
+    const attempts = by ? this.attempts.filter((a) => a.outcome === 'ok' && this.answeredBy.get(a.seq) === by) : [...this.attempts];
+    const writes = by ? attempts.map((a) => ({ op: a.op, key: a.key, row: a.row, at: a.at })) : [...this.writes];
+    const finalState = by ? new Map<number, Record<string, string> | null>() : new Map(this.finalState);
+    if (by) for (const w of writes) finalState.set(w.key, { ...(w.op === 'update' ? (finalState.get(w.key) ?? {}) : {}), ...w.row! });
+    const keys = writes.filter((w) => w.op === 'insert').map((w) => w.key);
+    const keySpace = by || keys.length === 0 ? { first: 1, last: 0 } : { first: Math.min(...keys), last: Math.max(...keys) };
     return {
       table: this.options.table,
       keyColumn: this.options.keyColumn,
-      attempts: [...this.attempts],
-      writes: [...this.writes],
-      errors: this.attempts.filter((a) => a.outcome !== 'ok').map((a) => ({ op: a.op, key: a.key, outcome: a.outcome as 'failed' | 'indeterminate', code: a.code, message: a.message ?? '' })),
-      finalState: new Map(this.finalState),
-      keySpace: { first, last },
+      attempts,
+      writes,
+      errors: attempts.filter((a) => a.outcome !== 'ok').map((a) => ({ op: a.op, key: a.key, outcome: a.outcome as 'failed' | 'indeterminate', code: a.code, message: a.message ?? '' })),
+      finalState,
+      keySpace,
       durationSeconds: ((this.stoppedAt ?? Date.now()) - this.started) / 1000,
     };
+  }
+
+  /** Keys that more than one acknowledged insert returned (a sequence handed out a key twice). */
+  reusedKeys(): { key: number; databases: string[] }[] {
+    const byKey = new Map<number, string[]>();
+    for (const a of this.attempts) if (a.outcome === 'ok' && a.op === 'insert') byKey.set(a.key, [...(byKey.get(a.key) ?? []), this.answeredBy.get(a.seq) ?? '']);
+    return [...byKey].filter(([, dbs]) => dbs.length > 1).map(([key, databases]) => ({ key, databases }));
   }
 
   /** Acknowledged inserts and updates, each with the database that acknowledged it. */
@@ -210,7 +237,7 @@ export class AppClient {
     const attempt: WriteAttempt = { seq: this.attempts.length, op: request.op, key: -(this.attempts.length + 1), row, at: request.start, outcome: 'indeterminate' };
     if (update) attempt.key = this.ownKeys[Math.floor(Math.random() * this.ownKeys.length)]!;
     this.attempts.push(attempt);
-    (request as AppRequest & { attempt?: WriteAttempt }).attempt = attempt;
+    this.attemptOf.set(request.seq, attempt);
     const result = update
       ? await client.query(`UPDATE ${q(table)} SET ${cols.map((c, i) => `${q(c)} = $${i + 2}`).join(', ')} WHERE ${q(keyColumn)} = $1 ${tail}`, [String(attempt.key), ...values])
       : await client.query(`INSERT INTO ${q(table)} (${cols.map(q).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) ${tail}`, values);
@@ -220,6 +247,7 @@ export class AppClient {
     Object.assign(request, { key, database: answered.db, port: Number(answered.port) });
     attempt.key = key;
     attempt.outcome = 'ok';
+    this.answeredBy.set(attempt.seq, answered.db);
     if (!update) this.ownKeys.push(key);
     this.writes.push({ op: attempt.op, key, row, at: attempt.at });
     const previous = this.finalState.get(key);
@@ -227,7 +255,7 @@ export class AppClient {
   }
 
   private recordWriteFailure(request: AppRequest): void {
-    const attempt = (request as AppRequest & { attempt?: WriteAttempt }).attempt;
+    const attempt = this.attemptOf.get(request.seq);
     if (!attempt) return;
     Object.assign(attempt, { outcome: request.outcome, code: request.sqlstate, message: request.message });
     // An update whose fate is unknown: leave its key alone from now on (history.ts accepts either state for it).
@@ -257,4 +285,19 @@ export function longestPause(requests: AppRequest[], kind: RequestKind, until: n
   }
   if (ends.length === 0 && requests.length > 0) return { longestMs: until - requests[0]!.start, from: requests[0]!.start, to: until };
   return best;
+}
+
+/** Length of the union of the requests' start..end intervals. */
+export function coveredMs(requests: AppRequest[]): number {
+  const spans = requests.map((r) => [r.start, Math.max(r.end, r.start)] as const).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let [from, to] = [-Infinity, -Infinity];
+  for (const [s, e] of spans) {
+    if (s > to) {
+      if (to > from) total += to - from;
+      [from, to] = [s, e];
+    } else to = Math.max(to, e);
+  }
+  if (to > from) total += to - from;
+  return total;
 }
