@@ -19,6 +19,10 @@ import { runbookSection } from '../../harness/runbook/section.js';
 import { assertSlo, sloTarget } from '../../harness/runbook/slo.js';
 import { APP_KEY, APP_TABLE, cutoverInputs, poolerAdmin, prepareAppTable, restoreStack } from '../../harness/scenario/cutover-rehearsal.js';
 import { awaitConverged, CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
+import { awaitState, traceHead } from '../../harness/scenario/pipeline-observers.js';
+import { changeLogClaim } from '../../harness/runbook/change-log.js';
+import { assertClaim } from '../../harness/runbook/claims.js';
+import { reversePipeline, startReversePipeline } from '../../harness/migrate/reverse-pipeline.js';
 import { MARKER_TABLE } from '../../harness/migrate/drain.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
@@ -26,7 +30,7 @@ import { AppClient, type AppClientSummary } from '../../harness/workload/app-cli
 import type { ReversePipeline } from '../../harness/migrate/reverse-pipeline.js';
 import type { PostgresTools, StackEndpoints } from '../../harness/env/stack.js';
 import type { Pipeline } from '../../harness/fixtures/pipeline.js';
-import type { SqlSession } from '../../harness/verify/reconcile/index.js';
+import { openSession, type SqlSession } from '../../harness/verify/reconcile/index.js';
 
 const cutoverSection = runbookSection('database-migration', 'execute-cutover');
 const rollbackSection = runbookSection('database-migration', 'emergency-rollback');
@@ -227,6 +231,32 @@ describe(`${cutoverSection.title} and ${rollbackSection.title}`, () => {
       } finally {
         if (!client.stopped) await stopClient(client, 'cutover and original rollback (stopped early)');
         await restoreStack(endpoints, source, target, connect);
+      }
+    });
+
+    test.skipIf(!runs)(`a database-wide read-only fence on the source also stops the reverse pipeline's sink ${variant.label}`, async ({ endpoints, source, target, connect, pgTools }) => {
+      await prepareAppTable(source, target, endpoints, pgTools, 0);
+      const reverse = reversePipeline(endpoints, [APP_TABLE, MARKER_TABLE]);
+      const database = endpoints.source.database;
+      // Sessions opened under the fence stay read-only for their life: this one is used only while it holds, then closed.
+      const fencedSource = await openSession(endpoints.source.url, 'source (under the fence)', { connections: 1 });
+      try {
+        const fenced = await runbookStep('The database-wide fence: ALTER DATABASE … SET default_transaction_read_only = on', async () => {
+          await fencedSource.query(`ALTER DATABASE ${database} SET default_transaction_read_only = on`);
+          await startReversePipeline(reverse, connect, target, CONVERGE_LIMIT_MS);
+          const [row] = await target.query(`INSERT INTO ${APP_TABLE} (customer, amount, note) VALUES ('after the fence', 1, 'written on the target') RETURNING ${APP_KEY}::text AS k`);
+          const failed = await awaitState(connect, reverse.sinkName, 'FAILED', CONVERGE_LIMIT_MS);
+          const onSource = await fencedSource.query(`SELECT count(*)::text AS n FROM ${APP_TABLE} WHERE note = 'written on the target'`);
+          await attachJson('reverse sink under a database-wide fence', { key: row!.k, sinkFailed: failed.reached, seconds: failed.seconds, onSource: onSource[0]?.n, trace: traceHead(failed.status, 400).split('\n').filter((l) => /Exception|Caused by|ERROR/.test(l)).slice(0, 12) });
+          return { failed, onSource: onSource[0]?.n };
+        });
+        const trace = traceHead(fenced.failed.status, 400);
+        assertClaim(changeLogClaim('database-migration', 13, "a database-wide setting also stops the reverse pipeline's sink"), fenced.failed.reached && /read-only transaction/.test(trace) && fenced.onSource === '0', `reverse sink ${fenced.failed.reached ? 'FAILED' : 'still running'}; the target's row on the source: ${fenced.onSource}; trace: ${trace.split('\n').find((l) => /read-only/.test(l)) ?? trace.split('\n')[0]}`);
+      } finally {
+        // Under the database-wide fence every new session is read-only, the harness's own too: lift it in a read-write transaction.
+        await fencedSource.query(`BEGIN READ WRITE; ALTER DATABASE ${database} RESET default_transaction_read_only; COMMIT`);
+        await fencedSource.close();
+        await restoreStack(endpoints, source, target, connect, reverse);
       }
     });
   }
