@@ -5,6 +5,7 @@
  * (pooler on the source and resumed, both sides unfenced, reverse pipeline removed, tables dropped) whatever the
  * test's outcome. These return observations; only scenarios assert.
  */
+import { pollUntil } from '../core/poll.js';
 import { runCommand } from '../core/subprocess.js';
 import type { PostgresTools, StackEndpoints } from '../env/stack.js';
 import type { ConnectClient } from '../pipeline/connect-client.js';
@@ -15,6 +16,7 @@ import { PoolerAdmin, requirePooler } from '../migrate/pooler-admin.js';
 import { removeReversePipeline, type ReversePipeline } from '../migrate/reverse-pipeline.js';
 import type { StepEvent } from '../migrate/steps.js';
 import type { SqlSession } from '../verify/reconcile/index.js';
+import type { AppClient } from '../workload/app-client.js';
 
 export const APP_TABLE = 'app_orders';
 export const APP_KEY = 'order_id';
@@ -77,4 +79,13 @@ export async function restoreStack(endpoints: StackEndpoints, source: SqlSession
   if (at.port !== s.server.port) await pooler.pointAt(s.server);
   if ((await pooler.databaseRow()).paused === '1') await pooler.resume();
   if (reverse) await removeReversePipeline(reverse, connect, target, endpoints.kafka.bootstrap);
+}
+
+/** Waits until the client has `n` writes acknowledged by `database` that ended at or after `since`; returns how many. */
+export async function awaitAcknowledged(client: AppClient, database: string, n: number, limitMs: number, since = 0): Promise<number> {
+  return pollUntil({ what: `${n} writes acknowledged by ${database} through the pooler`, limitMs, intervalMs: 100 }, async () => {
+    const acked = client.acknowledged().filter((w) => w.database === database && w.at >= since).length;
+    const failed = client.log.filter((r) => r.outcome !== 'ok' && r.start >= since).length;
+    return { done: acked >= n, seen: `${acked} acknowledged by ${database}, ${failed} failed requests`, value: acked };
+  });
 }

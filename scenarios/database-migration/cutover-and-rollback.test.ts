@@ -17,7 +17,7 @@ import { recordFinding } from '../../harness/report/findings.js';
 import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { assertSlo, sloTarget } from '../../harness/runbook/slo.js';
-import { APP_KEY, APP_TABLE, cutoverInputs, poolerAdmin, prepareAppTable, restoreStack } from '../../harness/scenario/cutover-rehearsal.js';
+import { APP_KEY, APP_TABLE, awaitAcknowledged as awaitAcknowledgedWrites, cutoverInputs, poolerAdmin, prepareAppTable, restoreStack } from '../../harness/scenario/cutover-rehearsal.js';
 import { awaitConverged, CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
 import { awaitState, traceHead } from '../../harness/scenario/pipeline-observers.js';
 import { changeLogClaim } from '../../harness/runbook/change-log.js';
@@ -61,14 +61,8 @@ function asRunbookSteps(section: typeof cutoverSection, numbers: Record<string, 
   });
 }
 
-/** Waits until the client has `n` more acknowledged writes from `database` (since `since`). */
-async function awaitAcknowledged(client: AppClient, database: string, n: number, since = 0): Promise<number> {
-  return pollUntil({ what: `${n} writes acknowledged by ${database} through the pooler`, limitMs: CONVERGE_LIMIT_MS, intervalMs: 100 }, async () => {
-    const acked = client.acknowledged().filter((w) => w.database === database && w.at >= since).length;
-    const failed = client.log.filter((r) => r.outcome !== 'ok' && r.start >= since).length;
-    return { done: acked >= n, seen: `${acked} acknowledged by ${database}, ${failed} failed requests`, value: acked };
-  });
-}
+/** Waits until the client has `n` writes acknowledged by `database` (since `since`), within the converge limit. */
+const awaitAcknowledged = (client: AppClient, database: string, n: number, since = 0) => awaitAcknowledgedWrites(client, database, n, CONVERGE_LIMIT_MS, since);
 
 function pauses(summary: AppClientSummary) {
   return { longestWritePauseSeconds: summary.longestWritePause.longestMs / 1000, longestReadPauseSeconds: summary.longestReadPause.longestMs / 1000 };
