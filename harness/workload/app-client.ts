@@ -74,6 +74,9 @@ export interface AppClientSummary {
   durationSeconds: number;
 }
 
+/** The statement ran and matched no row (SQLSTATE P0002 no_data_found, in the client's own words). */
+class NoRowError extends Error {}
+
 const q = (n: string) => `"${n.replace(/"/g, '""')}"`;
 
 export class AppClient {
@@ -208,7 +211,8 @@ export class AppClient {
         else await this.read(client, request);
         request.outcome = 'ok';
       } catch (error) {
-        const { outcome, code } = classifyWriteError(error);
+        // An update that matched no row ran and changed nothing: proven not applied.
+        const { outcome, code } = error instanceof NoRowError ? { outcome: 'failed' as const, code: 'P0002' } : classifyWriteError(error);
         Object.assign(request, { outcome, sqlstate: code, message: String((error as Error)?.message ?? error).split('\n')[0] });
         // No SQLSTATE: the connection itself may be gone; open a new one next time, as a pool would.
         broken = code === undefined || code.startsWith('08') || code.startsWith('57P');
@@ -242,7 +246,7 @@ export class AppClient {
       ? await client.query(`UPDATE ${q(table)} SET ${cols.map((c, i) => `${q(c)} = $${i + 2}`).join(', ')} WHERE ${q(keyColumn)} = $1 ${tail}`, [String(attempt.key), ...values])
       : await client.query(`INSERT INTO ${q(table)} (${cols.map(q).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) ${tail}`, values);
     const answered = result.rows[0] as { k: string; db: string; port: string } | undefined;
-    if (!answered) throw Object.assign(new Error(`${request.op} of ${table} returned no row (key ${attempt.key} gone?)`), { code: 'P0002' });
+    if (!answered) throw new NoRowError(`${request.op} of ${table} matched no row (key ${attempt.key} is gone)`);
     const key = Number(answered.k);
     Object.assign(request, { key, database: answered.db, port: Number(answered.port) });
     attempt.key = key;
