@@ -64,11 +64,13 @@ async function main(): Promise<void> {
         reverse = cut.reverse;
         if (!cut.ok) throw new Error(`cutover failed at ${cut.failed?.name}: ${cut.failed?.error}`);
         await awaitAcknowledged(client, endpoints.target.database, WRITES_PER_PHASE, LIMIT_MS, started);
+        const rollbackStarted = Date.now();
         const back = await rollback({ ...cutoverInputs(endpoints, source, target, connect, pipeline.sinkName, events), reverse });
         if (!back.ok) throw new Error(`rollback failed at ${back.failed?.name}: ${back.failed?.error}`);
         await awaitAcknowledged(client, endpoints.source.database, WRITES_PER_PHASE, LIMIT_MS, Date.now());
         const summary = await client.stop();
-        const window = client.summary(client.between(started, started + cut.cutoverSeconds! * 1000 + 1000));
+        // The pauses the client saw from the cutover's start until the rollback began (not the tail until stop).
+        const window = client.summary(client.between(started - 1000, rollbackStarted), rollbackStarted);
         const verdict = await checkHistory(client.history(), source);
         const figures: RunFigures = {
           'cutover time (s)': cut.cutoverSeconds!,
