@@ -45,7 +45,7 @@ export const test = base
   .extend('stack', { scope: 'worker' }, async (): Promise<StartedStack> => {
     const stack = await attachStack(inject('stackStateDir'));
     if (!stack) throw new Error(`no running stack in ${inject('stackStateDir')}: the scenarios project's globalSetup starts it`);
-    registerSecrets(stack.endpoints.source.password, stack.endpoints.target.password);
+    registerSecrets(stack.endpoints.source.password, stack.endpoints.target.password, stack.endpoints.pooler?.appPassword, stack.endpoints.pooler && new URL(stack.endpoints.pooler.adminUrl).password);
     return stack;
   })
   .extend('endpoints', { scope: 'worker' }, async ({ stack }) => stack.endpoints)

@@ -9,7 +9,7 @@ export type EnvironmentName = 'local' | 'containers';
 export const HOPS = ['source-db', 'kafka', 'target-db'] as const;
 export type Hop = (typeof HOPS)[number];
 
-export const COMPONENTS = ['source-db', 'target-db', 'kafka', 'connect', 'toxiproxy'] as const;
+export const COMPONENTS = ['source-db', 'target-db', 'kafka', 'connect', 'toxiproxy', 'pooler'] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
 export interface DatabaseEndpoint {
@@ -41,6 +41,24 @@ export interface StackEndpoints {
   toxiproxy: { url: string; proxies: Record<Hop, ProxyEndpoint> };
   /** How Connect reaches each database: through the proxies, as a JDBC URL host:port. */
   connectView: { source: { host: string; port: number }; target: { host: string; port: number }; kafkaBootstrap: string };
+  /** The application endpoint (PgBouncer): absent on a stack without a pooler. */
+  pooler?: PoolerEndpoint;
+}
+
+/**
+ * The application endpoint: a PgBouncer in transaction pooling mode. Clients connect to `url` (database `database`,
+ * role `appRole`); `adminUrl` is its admin console; `databasesFile` holds its [databases] entry, which a cutover
+ * rewrites before RELOAD. It points at the source first.
+ */
+export interface PoolerEndpoint {
+  url: string;
+  adminUrl: string;
+  /** The pooler's database name (what clients put in their URL). */
+  database: string;
+  /** The application's role on both servers (the one a cutover fences). */
+  appRole: string;
+  appPassword: string;
+  databasesFile: string;
 }
 
 export interface ComponentControl {

@@ -160,9 +160,10 @@ export interface CaughtUp {
 /**
  * Waits until the group's committed offsets reach the log end on every partition of `topics` (each topic
  * must have a committed partition: a group that never committed has a total lag of 0 and proves nothing).
- * Offsets are committed every `offset.flush.interval.ms`, so a limit of a few intervals is needed.
+ * Offsets are committed every `offset.flush.interval.ms`, so a limit of a few intervals is needed. `stopIf` names a
+ * state that makes waiting pointless (a FAILED sink task): the wait then ends at once with that reason.
  */
-export async function awaitGroupCaughtUp(readLag: () => Promise<GroupLag>, topics: string[], limitMs: number): Promise<CaughtUp> {
+export async function awaitGroupCaughtUp(readLag: () => Promise<GroupLag>, topics: string[], limitMs: number, stopIf?: () => Promise<string | undefined>): Promise<CaughtUp> {
   if (topics.length === 0) throw new Error('awaitGroupCaughtUp needs the topics the group must have caught up on');
   const started = Date.now();
   let lag: GroupLag | undefined;
@@ -176,7 +177,8 @@ export async function awaitGroupCaughtUp(readLag: () => Promise<GroupLag>, topic
     await pollUntil({ what: `the consumer group's committed offsets to reach the end of ${topics.join(', ')}`, limitMs, intervalMs: 250 }, async () => {
       lag = await readLag();
       const p = problem(lag);
-      return { done: p === undefined, seen: p ?? 'caught up' };
+      const fatal = p === undefined ? undefined : await stopIf?.();
+      return { done: p === undefined, seen: p ?? 'caught up', ...(fatal ? { abort: new Error(`stopped waiting for the consumer group (${p}): ${fatal}`) } : {}) };
     });
     return { caughtUp: true, seconds: (Date.now() - started) / 1000, lag: lag! };
   } catch (error) {

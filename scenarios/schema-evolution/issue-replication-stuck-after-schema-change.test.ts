@@ -8,13 +8,17 @@
 import { pollUntil } from '../../harness/core/poll.js';
 import { holdTableLock } from '../../harness/faults/database.js';
 import { awaitGroupCaughtUp } from '../../harness/pipeline/kafka-admin.js';
-import { attachJson, attachSamples, attachSql, runbookStep } from '../../harness/report/step.js';
+import { tmpdir } from 'node:os';
+import { summariseState } from '../../harness/pipeline/connect-client.js';
+import { attachJson, attachSamples, attachSql, attachText, runbookStep } from '../../harness/report/step.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { watchLagRise } from '../../harness/scenario/pipeline-observers.js';
 import { awaitConverged, awaitDrainedAfterResume, CONVERGE_LIMIT_MS, lagSloMs } from '../../harness/scenario/replica-waits.js';
-import { attachCommands, fillPlaceholders, harnessCommands, psqlCommands, runSql } from '../../harness/scenario/runbook-blocks.js';
+import { attachCommands, fillPlaceholders, harnessCommands } from '../../harness/scenario/runbook-blocks.js';
+import { runShellLine, type ShellContext } from '../../harness/scenario/runbook-commands.js';
 import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
+import { inject } from 'vitest';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import { Workload } from '../../harness/workload/writer.js';
@@ -28,7 +32,7 @@ const LAG_RISES = 3;
 
 describe(section.title, () => {
   for (const variant of sourceVariants()) {
-    test.skipIf(!variant.runs)(`diagnose the blocking lock and resume ${variant.label}`, async ({ source, target, pipeline, connect, kafka, endpoints }) => {
+    test.skipIf(!variant.runs)(`diagnose the blocking lock and end it ${variant.label}`, async ({ source, target, pipeline, connect, kafka, endpoints, pgTools }) => {
       const lagMs = lagSloMs();
       await resetSampleTables(source, target);
       await pipeline.deploy({ tables: ['customers', 'orders', 'products'] });
@@ -94,16 +98,25 @@ describe(section.title, () => {
 
         await runbookStep('Resolution', async () => {
           const [block] = await attachCommands(resolution);
-          const commands = harnessCommands(block!);
-          expect(commands[0], 'the resolution pauses the sink first').toBe(`runbook-harness connector pause ${pipeline.sinkName}`);
-          // The task is blocked in a write behind the lock: it pauses only once the blocker is gone.
-          const paused = await connect.pauseConnector(pipeline.sinkName, { waitForTasks: false });
-          await attachJson('sink status after pause (task still blocked in its write)', paused);
-          for (const { sql } of psqlCommands(block!)) await runSql(target, fillPlaceholders(sql, { pid: blocker }), 'terminate the blocking session');
+          const lines = block!.value.split('\n').map((l: string) => l.trim()).filter((l: string) => l && !l.startsWith('#'));
+          const shell: ShellContext = {
+            stateDir: inject('stackStateDir'),
+            cwd: tmpdir(),
+            variables: { TARGET_URL: endpoints.target.url },
+            tools: { psql: pgTools.psql },
+            word: (w) => fillPlaceholders(w, { pid: blocker }),
+          };
+          // The runbook's commands in order, as an operator types them; each must succeed.
+          for (const line of lines) {
+            const result = await runShellLine(shell, line);
+            await attachText(`$ ${line}`, `exit ${result.code}\n${result.stdout}\n${result.stderr}`.trim());
+            expect(result.code, `${line}: ${result.stderr.trim().split('\n')[0] ?? ''}`).toBe(0);
+          }
           const left = await target.query('SELECT pid FROM pg_stat_activity WHERE pid = $1', [String(blocker)]);
           expect(left, 'the blocking backend is gone').toEqual([]);
-          expect(commands.at(-1)).toBe(`runbook-harness connector resume ${pipeline.sinkName}`);
-          await attachJson('sink status after resume', await connect.resumeConnector(pipeline.sinkName));
+          const status = await connect.getConnectorStatus(pipeline.sinkName);
+          await attachJson('sink status after the resolution', status);
+          expect(summariseState(status), 'the sink runs again').toBe('RUNNING');
         });
       } finally {
         await lock.heal();

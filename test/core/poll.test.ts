@@ -9,13 +9,13 @@ describe('pollUntil', () => {
   test('a timeout says what it waited for, what it last saw and for how long', async () => {
     const error = await pollUntil({ what: 'the impossible', limitMs: 50, intervalMs: 10 }, async () => ({ done: false, seen: 'still nothing' })).catch((e) => e);
     expect(error).toBeInstanceOf(WaitTimeoutError);
-    expect(error.message).toMatch(/^waited 0\.\ds for the impossible; last saw: still nothing$/);
+    expect((error as Error).message).toMatch(/^waited 0\.\ds for the impossible; last saw: still nothing$/);
   });
   test('a probe error is what was last seen', async () => {
     const error = await pollUntil({ what: 'x', limitMs: 30, intervalMs: 10 }, async () => {
       throw new Error('connection refused');
     }).catch((e) => e);
-    expect(error.message).toContain('last saw: connection refused');
+    expect((error as Error).message).toContain('last saw: connection refused');
   });
   test('abort ends the wait at once', async () => {
     const started = Date.now();

@@ -8,6 +8,7 @@ import type { ComponentControl, ComponentName, StackEndpoints } from '../stack.j
 import { readStackState, writeStackState, type ProcessRecord, type StackState } from '../state.js';
 import { splitAddress, portAnswers } from './ports.js';
 import { awaitPostgres } from './postgres-process.js';
+import { awaitPooler } from './pooler-process.js';
 import { isAlive, launch, logTail, signalGroup, terminate, awaitExit } from './process-supervisor.js';
 import { createProxies } from './proxies.js';
 
@@ -17,6 +18,7 @@ export const START_LIMIT_MS: Record<ComponentName, number> = {
   kafka: 60_000,
   connect: 120_000,
   toxiproxy: 15_000,
+  pooler: 15_000,
 };
 
 /** The Debezium classes Connect must have loaded before the stack counts as healthy. */
@@ -63,6 +65,11 @@ export async function awaitHealthy(name: ComponentName, record: ProcessRecord, e
         const missing = REQUIRED_PLUGINS.filter((c) => !classes.includes(c));
         return { done: missing.length === 0, seen: `plugins loaded: ${classes.length}, missing: ${missing.join(', ')}` };
       });
+      return;
+    }
+    case 'pooler': {
+      if (!endpoints.pooler) throw new Error('pooler: the stack has no pooler endpoint');
+      await awaitPooler(endpoints.pooler, record, limitMs);
       return;
     }
     case 'toxiproxy': {

@@ -22,12 +22,14 @@ import { preparePostgres, postgresUrl } from './postgres-process.js';
 import { isAlive, isOurs, launch, signalGroup, terminate } from './process-supervisor.js';
 import { createProxies } from './proxies.js';
 import { prepareToxiproxy } from './toxiproxy-process.js';
+import { ensureAppRole, preparePooler } from './pooler-process.js';
+import { requirePgbouncer } from '../runtime/tools.js';
 
 export const SOURCE_DATABASE = 'warehouse_source';
 export const TARGET_DATABASE = 'warehouse_target';
 const DB_USER = 'postgres';
 /** Stop order: consumers before what they consume from. */
-const STOP_ORDER: ComponentName[] = ['connect', 'kafka', 'toxiproxy', 'source-db', 'target-db'];
+const STOP_ORDER: ComponentName[] = ['pooler', 'connect', 'kafka', 'toxiproxy', 'source-db', 'target-db'];
 
 function randomPassword(): string {
   return randomBytes(18).toString('base64url');
@@ -53,10 +55,11 @@ export class LocalStack implements Stack {
     await cleanUpOrphan(this.dir);
     const started = Date.now();
     const runtime = await ensureRuntime();
+    const pgbouncer = requirePgbouncer();
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'runbook-harness-'));
     chmodSync(dataDir, 0o755); // the postgres OS user must reach its data folder inside
-    const [sourcePort, targetPort, kafkaDirect, kafkaProxied, controller, connectRest, toxiApi, pSource, pKafka, pTarget] = await Promise.all(
-      Array.from({ length: 10 }, () => freePort()),
+    const [sourcePort, targetPort, kafkaDirect, kafkaProxied, controller, connectRest, toxiApi, pSource, pKafka, pTarget, poolerPort] = await Promise.all(
+      Array.from({ length: 11 }, () => freePort()),
     );
     const sourcePassword = randomPassword();
     const targetPassword = randomPassword();
@@ -106,6 +109,11 @@ export class LocalStack implements Stack {
       await awaitHealthy('kafka', kafka, endpoints);
       const connect = launchAndRecord('connect', prepareConnect(runtime, { dataDir, restPort: connectRest, bootstrap: endpoints.connectView.kafkaBootstrap }));
       await Promise.all(databases);
+      // The application endpoint, in front of the source; the application role exists on both servers.
+      const pooler = preparePooler({ dataDir: path.join(dataDir, 'pooler'), port: poolerPort, pgbouncer, server: endpoints.source });
+      for (const db of [endpoints.source, endpoints.target]) await ensureAppRole(db, pooler.endpoint.appPassword);
+      endpoints.pooler = pooler.endpoint;
+      await awaitHealthy('pooler', launchAndRecord('pooler', pooler.spec), endpoints);
       await awaitHealthy('connect', connect, endpoints);
     } catch (error) {
       process.off('SIGINT', onSignal);

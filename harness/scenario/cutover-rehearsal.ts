@@ -1,0 +1,91 @@
+/**
+ * What the cutover scenarios share: the application's table on the source (keys from a sequence), its schema
+ * copied to the target the way a migration does it (pg_dump --schema-only: sequences come along at their start),
+ * the pooler's admin, the inputs of cutover()/rollback() for this stack, and the clean-up that puts the stack back
+ * (pooler on the source and resumed, both sides unfenced, reverse pipeline removed, tables dropped) whatever the
+ * test's outcome. These return observations; only scenarios assert.
+ */
+import { pollUntil } from '../core/poll.js';
+import { runCommand } from '../core/subprocess.js';
+import type { PostgresTools, StackEndpoints } from '../env/stack.js';
+import type { ConnectClient } from '../pipeline/connect-client.js';
+import type { CutoverInputs, MigrationSide } from '../migrate/cutover.js';
+import { ensureMarkerTable, MARKER_TABLE } from '../migrate/drain.js';
+import { unfenceRole } from '../migrate/fence.js';
+import { PoolerAdmin, requirePooler } from '../migrate/pooler-admin.js';
+import { removeReversePipeline, type ReversePipeline } from '../migrate/reverse-pipeline.js';
+import type { StepEvent } from '../migrate/steps.js';
+import type { SqlSession } from '../verify/reconcile/index.js';
+import type { AppClient } from '../workload/app-client.js';
+
+export const APP_TABLE = 'app_orders';
+export const APP_KEY = 'order_id';
+
+/** The application's table, fresh on both sides: created on the source with `seedRows` rows, schema copied to the target. */
+export async function prepareAppTable(source: SqlSession, target: SqlSession, endpoints: StackEndpoints, tools: PostgresTools, seedRows: number): Promise<{ dumpSeconds: number; targetSequence: string | null }> {
+  for (const side of [source, target]) await side.query(`DROP TABLE IF EXISTS ${APP_TABLE}, ${MARKER_TABLE}`);
+  await source.query(`CREATE TABLE ${APP_TABLE} (${APP_KEY} bigserial PRIMARY KEY, customer text NOT NULL, amount numeric(10,2) NOT NULL, note text)`);
+  await ensureMarkerTable(source);
+  await source.query(`INSERT INTO ${APP_TABLE} (customer, amount, note) SELECT 'seed ' || g, g % 1000, 'seeded' FROM generate_series(1, ${seedRows}) g`);
+  const started = Date.now();
+  // Copy the schema (not the data: the snapshot brings it), as Create Target Database does.
+  const dump = await runCommand(tools.pgDump, ['--schema-only', '--no-publications', `--table=${APP_TABLE}`, `--table=${MARKER_TABLE}`, `--dbname=${endpoints.source.url}`], { limitMs: 60_000 });
+  await runCommand(tools.psql, ['--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${endpoints.target.url}`], { input: dump.stdout, limitMs: 60_000 });
+  const [seq] = await target.query(`SELECT last_value::text AS v FROM pg_sequences WHERE sequencename = $1`, [`${APP_TABLE}_${APP_KEY}_seq`]);
+  return { dumpSeconds: (Date.now() - started) / 1000, targetSequence: seq?.v ?? null };
+}
+
+export function sides(endpoints: StackEndpoints, source: SqlSession, target: SqlSession): { source: MigrationSide; target: MigrationSide } {
+  return {
+    source: { session: source, server: { host: endpoints.source.host, port: endpoints.source.port, database: endpoints.source.database } },
+    target: { session: target, server: { host: endpoints.target.host, port: endpoints.target.port, database: endpoints.target.database } },
+  };
+}
+
+export function poolerAdmin(endpoints: StackEndpoints): PoolerAdmin {
+  return new PoolerAdmin(requirePooler(endpoints));
+}
+
+/** The cutover's inputs for this stack, with an event log the scenario can attach. */
+export function cutoverInputs(
+  endpoints: StackEndpoints,
+  source: SqlSession,
+  target: SqlSession,
+  connect: ConnectClient,
+  forwardSink: string,
+  events: StepEvent[],
+): Pick<CutoverInputs, 'source' | 'target' | 'pooler' | 'appRole' | 'connect' | 'kafkaBootstrap' | 'forwardSink' | 'tables' | 'endpoints' | 'record'> {
+  return {
+    ...sides(endpoints, source, target),
+    pooler: poolerAdmin(endpoints),
+    appRole: requirePooler(endpoints).appRole,
+    connect,
+    kafkaBootstrap: endpoints.kafka.bootstrap,
+    forwardSink,
+    tables: [APP_TABLE],
+    endpoints,
+    record: (e) => void events.push({ ...e, detail: { ...e.detail, at: new Date().toISOString() } }),
+  };
+}
+
+/** Puts the stack back for the next test: pooler on the source and resumed, both sides unfenced, reverse pipeline gone. */
+export async function restoreStack(endpoints: StackEndpoints, source: SqlSession, target: SqlSession, connect: ConnectClient, reverse?: ReversePipeline): Promise<void> {
+  const pooler = poolerAdmin(endpoints);
+  const { source: s, target: t } = sides(endpoints, source, target);
+  const role = requirePooler(endpoints).appRole;
+  await unfenceRole(source, role, s.server.database);
+  await unfenceRole(target, role, t.server.database);
+  const at = await pooler.server();
+  if (at.port !== s.server.port) await pooler.pointAt(s.server);
+  if ((await pooler.databaseRow()).paused === '1') await pooler.resume();
+  if (reverse) await removeReversePipeline(reverse, connect, target, endpoints.kafka.bootstrap);
+}
+
+/** Waits until the client has `n` writes acknowledged by `database` that ended at or after `since`; returns how many. */
+export async function awaitAcknowledged(client: AppClient, database: string, n: number, limitMs: number, since = 0): Promise<number> {
+  return pollUntil({ what: `${n} writes acknowledged by ${database} through the pooler`, limitMs, intervalMs: 100 }, async () => {
+    const acked = client.acknowledged().filter((w) => w.database === database && w.at >= since).length;
+    const failed = client.log.filter((r) => r.outcome !== 'ok' && r.start >= since).length;
+    return { done: acked >= n, seen: `${acked} acknowledged by ${database}, ${failed} failed requests`, value: acked };
+  });
+}
