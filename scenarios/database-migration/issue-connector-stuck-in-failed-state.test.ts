@@ -1,0 +1,187 @@
+/**
+ * runbooks/database-migration.md — Common Issues & Solutions, Issue: Connector Stuck in FAILED State.
+ * A real failure of the source connector: it captures as a role of its own, an administrator disables that role's
+ * login (ALTER ROLE … NOLOGIN) and its sessions are cut, so the task cannot reconnect and fails. Symptoms and
+ * Diagnosis run the section's command. With Debezium's default errors.max.retries the task retries for ever and shows
+ * RUNNING (Change Log row 13); the section's bound on the retries makes it end FAILED; the Solution runs after the login is given back, so that only the restart
+ * decides whether the task runs again: a plain connector restart leaves it FAILED (Change Log row 5), the
+ * section's `restart --include-tasks --only-failed` brings it back, and the delete-and-recreate fallback keeps the
+ * offsets (no second snapshot). Every acknowledged write of the background workload must reach the target.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { type ConnectorStatus } from '../../harness/pipeline/connect-client.js';
+import { type ConnectorDefinition } from '../../harness/pipeline/connector-config.js';
+import { registerSecrets } from '../../harness/report/secrets.js';
+import { attachJson, runbookStep } from '../../harness/report/step.js';
+import { changeLogClaim } from '../../harness/runbook/change-log.js';
+import { assertClaim } from '../../harness/runbook/claims.js';
+import { runbookSection } from '../../harness/runbook/section.js';
+import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
+import { awaitState, traceHead, watchState } from '../../harness/scenario/pipeline-observers.js';
+import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs } from '../../harness/scenario/replica-waits.js';
+import { expectedHarnessCommands, runSql } from '../../harness/scenario/runbook-blocks.js';
+import { runCli } from '../../harness/scenario/runbook-commands.js';
+import { resetSampleTables, SAMPLE_TABLES } from '../../harness/scenario/sample-tables.js';
+import { describe, expect, sourceVariants, test } from '../../harness/test.js';
+import { Workload } from '../../harness/workload/writer.js';
+
+const section = runbookSection('database-migration', 'issue-connector-stuck-in-failed-state');
+const TABLE = 'customers';
+/** The seed rows of customers: the workload never touches them, so each is in the topic once per snapshot. */
+const SEED_KEYS = [1, 2, 3];
+/** How long a FAILED task is watched for a recovery nobody asked for: several lag SLOs. */
+const WATCH_FAILED_MS = 4 * lagSloMs();
+/** How long the refused login is watched with the default retries: three of Debezium's 10 s restart back-offs. */
+const HIDDEN_WINDOW_MS = 30_000;
+
+describe(section.title, () => {
+  for (const variant of sourceVariants()) {
+    test.skipIf(variant.dialect !== 'postgres' || !variant.runs)(`symptoms, diagnosis and solution ${variant.label}`, async ({ source, target, pipeline, connect, kafka }) => {
+      const stateDir = inject('stackStateDir');
+      const name = pipeline.sourceName;
+      const role = `rh_cdc_${randomBytes(3).toString('hex')}`;
+      const password = randomBytes(18).toString('base64url');
+      registerSecrets(password);
+
+      await resetSampleTables(source, target);
+      await source.query(`CREATE ROLE ${role} LOGIN SUPERUSER REPLICATION PASSWORD '${password}'`);
+      try {
+        const deployed = await pipeline.deploy({ tables: [...SAMPLE_TABLES], source: { 'database.user': role, 'database.password': password } });
+        // The operator's saved config (Configure Debezium Connector): what the fallback redeploys. Mode 0600: it holds a secret.
+        const configDir = path.join(mkdtempSync(path.join(tmpdir(), 'rh-connector-stuck-')), 'config');
+        mkdirSync(configDir);
+        const configFile = path.join(configDir, 'postgres-source.json');
+        writeFileSync(configFile, JSON.stringify(deployed.source, null, 2), { mode: 0o600 });
+        chmodSync(configFile, 0o600);
+        const snapshot = await awaitConverged(source, target, [{ table: TABLE }]);
+        expect(snapshot.converged, JSON.stringify(snapshot.report.tables[0]?.diffCounts)).toBe(true);
+        const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (key, n) => ({ name: `writer ${n}`, email_column: `w${key}@example.com` }), ratePerSecond: 20 });
+        await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
+
+        // The failure: the capture role loses its login and its sessions are cut; the task cannot reconnect.
+        await runSql(source, `ALTER ROLE ${role} NOLOGIN`, 'an administrator disables the capture role');
+        const cut = await source.query(`SELECT pg_terminate_backend(pid)::text AS terminated FROM pg_stat_activity WHERE usename = $1`, [role]);
+        await attachJson('capture sessions cut', cut);
+        expect(cut.length, 'the connector had sessions as its own role').toBeGreaterThan(0);
+        const bash = section.blocks({ lang: 'bash' });
+        const blockWith = (text: string) => bash.find((b) => b.value.includes(text))!.value;
+
+        await runbookStep('Symptoms, with the default errors.max.retries: the task retries for ever and shows RUNNING', async () => {
+          const row13 = changeLogClaim('database-migration', 13);
+          const hidden = await watchState(connect, name, 'RUNNING', HIDDEN_WINDOW_MS);
+          const marker = await workload.mark();
+          const captured = await awaitDrained(target, TABLE, 'customer_id', marker, lagSloMs());
+          const cli = await runCli(stateDir, ['connector', 'status', name]);
+          const status = JSON.parse(cli.stdout) as ConnectorStatus;
+          await attachJson('while the login is refused', { stayedRunning: hidden.stayed, left: hidden.left, markerReplicated: captured.drained, statusExit: cli.code, trace: traceHead(status) || '(none)' });
+          expect(captured.drained, 'nothing is captured while the login is refused').toBe(false);
+          assertClaim(row13, hidden.stayed && cli.code === 0 && traceHead(status) === '', `for ${HIDDEN_WINDOW_MS / 1000} s with the login refused: ${hidden.stayed ? 'RUNNING at every poll' : `left RUNNING: ${hidden.left}`}; status exit ${cli.code}, trace ${traceHead(status) ? 'present' : 'none'}`);
+        });
+
+        await runbookStep('Symptoms: bound the retries (errors.max.retries) so the failure ends FAILED', async () => {
+          const properties = JSON.parse(section.blocks({ lang: 'json' }).find((b) => b.value.includes('errors.max.retries'))!.value) as Record<string, string>;
+          const saved = JSON.parse(readFileSync(configFile, 'utf8')) as ConnectorDefinition;
+          writeFileSync(configFile, JSON.stringify({ name: saved.name, config: { ...saved.config, ...properties } }, null, 2), { mode: 0o600 });
+          await attachJson('properties added to config/postgres-source.json', properties);
+          const deploy = expectedHarnessCommands(blockWith('runbook-harness connector deploy'), { 'config/postgres-source.json': configFile });
+          expect(deploy.map((c) => c.args.slice(0, 2).join(' '))).toEqual(['connector deploy']);
+          const refused = await runCli(stateDir, deploy[0]!.args);
+          await attachJson('deploy while the login is refused', { exit: refused.code, error: refused.stderr.trim().split('\n').at(-1) });
+          expect(refused.code, 'Kafka Connect rejects a new config while the database refuses the login').not.toBe(0);
+          await runSql(source, `ALTER ROLE ${role} LOGIN`, 'the login given back');
+          const recovered = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
+          expect(recovered.drained, 'with the default retries the connector resumes by itself once it may log in').toBe(true);
+          const redeployed = await runCli(stateDir, deploy[0]!.args);
+          expect(redeployed.code, redeployed.stderr).toBe(0);
+          expect((await connect.getConnectorConfig(name))['errors.max.retries']).toBe(properties['errors.max.retries']);
+          // The same failure again, now with bounded retries.
+          await runSql(source, `ALTER ROLE ${role} NOLOGIN`, 'the capture role disabled again');
+          const again = await source.query(`SELECT pg_terminate_backend(pid)::text AS terminated FROM pg_stat_activity WHERE usename = $1`, [role]);
+          expect(again.length, 'the connector had sessions again').toBeGreaterThan(0);
+          const failed = await awaitState(connect, name, 'FAILED', CONVERGE_LIMIT_MS);
+          await attachJson('source connector status after the retries ran out (REST)', failed.status);
+          expect(failed.reached, `the source connector did not fail within ${CONVERGE_LIMIT_MS / 1000} s: ${summary(failed.status)}`).toBe(true);
+        });
+
+        const symptoms = expectedHarnessCommands(blockWith('# The trace of the failed connector or task'));
+        await runbookStep('Symptoms: connector status shows the connector or a task FAILED', async () => {
+          const cli = await runCli(stateDir, ['connector', 'status', name]);
+          expect(cli.code, 'connector status exits non-zero for a FAILED task').toBe(1);
+          const status = JSON.parse(cli.stdout) as ConnectorStatus;
+          expect([status.connector.state, ...status.tasks.map((t) => t.state)], 'the connector or a task is FAILED').toContain('FAILED');
+          const stays = await watchState(connect, name, 'FAILED', WATCH_FAILED_MS);
+          expect(stays.stayed, `Kafka Connect restarted the task by itself: ${stays.left}`).toBe(true);
+        });
+
+        await runbookStep('Diagnosis: the trace of the failed connector or task', async () => {
+          expect(symptoms.map((c) => c.args.join(' ')), 'the diagnosis command').toEqual([`connector status ${name}`]);
+          const cli = await runCli(stateDir, symptoms[0]!.args);
+          const trace = traceHead(JSON.parse(cli.stdout) as ConnectorStatus);
+          await attachJson('the trace, first lines', trace.split('\n').slice(0, 8));
+          expect(trace, 'the trace names the real cause').toMatch(new RegExp(`role "${role}" is not permitted to log in`));
+        });
+
+        await runSql(source, `ALTER ROLE ${role} LOGIN`, 'the cause fixed: the capture role may log in again');
+
+        await runbookStep('Solution: a plain connector restart leaves failed tasks failed; restart with --include-tasks --only-failed', async () => {
+          const row5 = changeLogClaim('database-migration', 5);
+          const plain = await connect.restartConnector(name, { expect: 'FAILED' });
+          const afterPlain = await watchState(connect, name, 'FAILED', WATCH_FAILED_MS);
+          await attachJson('after POST /restart (connector only)', { plain: summary(plain), afterPlain: afterPlain.stayed ? 'still FAILED' : afterPlain.left });
+          assertClaim(row5, afterPlain.stayed, `after POST /connectors/${name}/restart with the login fixed: task ${afterPlain.stayed ? `still FAILED for ${WATCH_FAILED_MS / 1000} s` : `left FAILED: ${afterPlain.left}`}`);
+
+          const solution = expectedHarnessCommands(blockWith('--only-failed'));
+          expect(solution.map((c) => c.args.slice(0, 2).join(' ')), 'restart, status, delete, deploy').toEqual(['connector restart', 'connector status', 'connector delete', 'connector deploy']);
+          const restarted = await runCli(stateDir, solution[0]!.args);
+          expect(restarted.code, restarted.stderr).toBe(0);
+          const status = await runCli(stateDir, solution[1]!.args);
+          expect(solution[1]!.expected).toBe('RUNNING');
+          assertClaim(row5, status.code === 0, `after restart --include-tasks --only-failed: ${summary(JSON.parse(status.stdout) as ConnectorStatus)}`);
+          const drained = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
+          expect(drained.drained, 'the source captured again after the restart').toBe(true);
+        });
+
+        await runbookStep('Solution: if it fails again, delete and recreate (offsets are kept)', async () => {
+          const solution = expectedHarnessCommands(blockWith('--only-failed'), { 'config/postgres-source.json': configFile });
+          const before = await connect.getOffsets(name);
+          const seedEventsBefore = await seedEvents(kafka, pipeline.topicOf(TABLE));
+          const deleted = await runCli(stateDir, solution[2]!.args);
+          expect(deleted.code, deleted.stderr).toBe(0);
+          const redeployed = await runCli(stateDir, solution[3]!.args);
+          expect(redeployed.code, redeployed.stderr).toBe(0);
+          const drained = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
+          expect(drained.drained, 'the recreated connector captures').toBe(true);
+          const after = await connect.getOffsets(name);
+          const seedEventsAfter = await seedEvents(kafka, pipeline.topicOf(TABLE));
+          await attachJson('offsets and snapshot records around the recreate', { before, after, seedEventsBefore, seedEventsAfter });
+          expect(after.offsets.length, 'the recreated connector has stored offsets').toBeGreaterThan(0);
+          expect(seedEventsAfter, 'no second snapshot: each seed row is in the topic once').toEqual(seedEventsBefore);
+          expect(seedEventsBefore).toEqual(SEED_KEYS.map(() => 1));
+        });
+
+        await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
+          const { converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
+          expect(converged, JSON.stringify(report.tables[0]?.diffCounts)).toBe(true);
+          expect(verdict.pass, verdictSummary(verdict)).toBe(true);
+        });
+      } finally {
+        await pipeline.teardown();
+        await source.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      }
+    });
+  }
+});
+
+function summary(status: ConnectorStatus): string {
+  return `connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',') || 'none'}`;
+}
+
+/** How many change events of each seed key the table's topic holds (a snapshot adds one per key). */
+async function seedEvents(kafka: { read(topic: string, options?: { limitMs?: number }): Promise<{ key: string | null }[]> }, topic: string): Promise<number[]> {
+  const messages = await kafka.read(topic, { limitMs: 10_000 });
+  return SEED_KEYS.map((k) => messages.filter((m) => m.key !== null && new RegExp(`"customer_id":${k}[,}]`).test(m.key)).length);
+}

@@ -1,0 +1,120 @@
+/**
+ * runbooks/database-migration.md — Recovery Procedures, Recover from Kafka Data Loss.
+ * Real loss: the sink falls behind (the target hop throttled with Toxiproxy) and the table's topic is deleted with
+ * the backlog in it, while the background workload writes. The replica then misses what the lost events carried
+ * (measured). The section's steps run as written: the source's offsets cleared so that it snapshots again into the
+ * re-created topic, the sink stopped (a paused sink's group cannot be rewound: Change Log row 10), its group reset to
+ * the earliest offset, resumed. The replica must match the source again and keep every acknowledged write.
+ */
+import { inject } from 'vitest';
+import { pollUntil } from '../../harness/core/poll.js';
+import { withAdmin } from '../../harness/pipeline/kafka-admin.js';
+import { attachJson, attachText, runbookStep } from '../../harness/report/step.js';
+import { changeLogClaim } from '../../harness/runbook/change-log.js';
+import { assertClaim } from '../../harness/runbook/claims.js';
+import { runbookSection } from '../../harness/runbook/section.js';
+import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
+import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
+import { commentSteps } from '../../harness/scenario/runbook-blocks.js';
+import { runCli } from '../../harness/scenario/runbook-commands.js';
+import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
+import { describe, expect, sourceVariants, test } from '../../harness/test.js';
+import { reconcileSessions } from '../../harness/verify/reconcile/index.js';
+import { Workload } from '../../harness/workload/writer.js';
+
+const section = runbookSection('database-migration', 'recover-from-kafka-data-loss');
+const TABLE = 'customers';
+const RUNBOOK_TOPIC = 'warehouse.public.customers';
+const WRITES_PER_SECOND = 40;
+/** Bandwidth left on the target hop (KB/s) so that the sink falls behind, and the backlog lost with the topic. */
+const THROTTLE_KB_PER_SECOND = 4;
+const BACKLOG_RECORDS = 5 * WRITES_PER_SECOND;
+const PAD = 'x'.repeat(150);
+
+describe(section.title, () => {
+  for (const variant of sourceVariants()) {
+    test.skipIf(variant.dialect !== 'postgres' || !variant.runs)(`topics deleted, snapshot again ${variant.label}`, async ({ source, target, pipeline, connect, kafka, faults, endpoints }) => {
+      const stateDir = inject('stackStateDir');
+      const sink = pipeline.sinkName;
+      await resetSampleTables(source, target);
+      await pipeline.deploy({ tables: [TABLE] });
+      const topic = pipeline.topicOf(TABLE);
+      const snapshot = await awaitConverged(source, target, [{ table: TABLE }]);
+      expect(snapshot.converged, JSON.stringify(snapshot.report.tables[0]?.diffCounts)).toBe(true);
+      const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (key, n) => ({ name: `writer ${n} ${PAD}`, email_column: `w${key}@example.com`, customer_name: PAD }), ratePerSecond: WRITES_PER_SECOND });
+      await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
+
+      // The loss: the sink is behind when the topic goes.
+      const throttle = await faults.network.inject('target-db', 'bandwidth', { rate: THROTTLE_KB_PER_SECOND }, 'upstream');
+      const behind = await pollUntil({ what: `sink ${BACKLOG_RECORDS} records behind under ${throttle.description}`, limitMs: CONVERGE_LIMIT_MS, intervalMs: 500 }, async () => {
+        const lag = await kafka.sinkLag(sink);
+        return { done: lag.total >= BACKLOG_RECORDS, seen: `${lag.total} records`, value: lag.total };
+      });
+      await withAdmin(endpoints.kafka.bootstrap, (admin) => admin.deleteTopics({ topics: [topic], timeout: 30_000 }));
+      await throttle.heal();
+      // The source keeps producing: the broker re-creates the topic with only what came after.
+      const after = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
+      expect(after.drained, 'the sink applies the re-created topic').toBe(true);
+      const lost = (await reconcileSessions(source, target, [{ table: TABLE }])).tables[0]!;
+      await attachJson('the replica after the topic was lost', { backlogAtDeletion: behind, diffCounts: lost.diffCounts, missing: lost.missingInTarget.slice(0, 20) });
+      expect(lost.diffCounts.missingInTarget + lost.diffCounts.differing, 'the lost events left rows missing or stale in the replica').toBeGreaterThan(0);
+
+      const [block] = section.blocks({ lang: 'bash' });
+      const steps = commentSteps(block!);
+      expect(steps.map((s) => s.number)).toEqual([1, 2, 3]);
+      const words = (line: string) => line.replace(RUNBOOK_TOPIC, topic).split(/\s+/).slice(1);
+
+      await runbookStep(`1. ${steps[0]!.title}`, async () => {
+        const [stop, del, resume] = steps[0]!.commands;
+        expect(del, 'the offsets DELETE').toMatch(/curl -s -X DELETE "\$CONNECT_URL\/connectors\/postgres-source\/offsets"/);
+        const stopped = await runCli(stateDir, words(stop!));
+        expect(stopped.code, stopped.stderr).toBe(0);
+        await attachText('$ ' + del!, '(run through the Connect client)');
+        await connect.deleteOffsets(pipeline.sourceName);
+        expect((await connect.getOffsets(pipeline.sourceName)).offsets, 'the source\'s offsets are cleared').toEqual([]);
+        const resumed = await runCli(stateDir, words(resume!));
+        expect(resumed.code, resumed.stderr).toBe(0);
+        // The snapshot puts every source row into the topic again: at least as many events as rows.
+        const rows = Number((await source.query(`SELECT count(*)::text AS n FROM ${TABLE}`))[0]!.n);
+        const count = await pollUntil({ what: `the new snapshot of ${TABLE} (${rows} rows) in ${topic}`, limitMs: CONVERGE_LIMIT_MS, intervalMs: 1_000 }, async () => {
+          const n = await kafka.count(topic);
+          return { done: n >= rows, seen: `${n} messages`, value: n };
+        });
+        await attachJson('topic after the new snapshot', { rows, messages: count });
+      });
+
+      await runbookStep(`2. ${steps[1]!.title}`, async () => {
+        const [stop, reset, resume] = steps[1]!.commands;
+        const row10 = changeLogClaim('database-migration', 10);
+        // The original order: a paused sink, then the rewind.
+        const paused = await runCli(stateDir, ['connector', 'pause', sink]);
+        expect(paused.code, paused.stderr).toBe(0);
+        const whilePaused = await runCli(stateDir, words(reset!));
+        const stopped = await runCli(stateDir, words(stop!));
+        expect(stopped.code, stopped.stderr).toBe(0);
+        const whileStopped = await runCli(stateDir, words(reset!));
+        assertClaim(row10, whilePaused.code !== 0 && whileStopped.code === 0, `reset-offsets with the sink paused: exit ${whilePaused.code} (${whilePaused.stderr.trim().split('\n').at(-1)}); stopped: exit ${whileStopped.code}`);
+        const resumed = await runCli(stateDir, words(resume!));
+        expect(resumed.code, resumed.stderr).toBe(0);
+      });
+
+      await runbookStep(`3. ${steps[2]!.title}`, async () => {
+        const [watch, reconcile] = steps[2]!.commands;
+        await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
+        const converged = await awaitConverged(source, target, [{ table: TABLE }]);
+        await attachJson('replica after the recovery', converged.report.tables[0]?.diffCounts);
+        expect(converged.converged, `the replica matches the source again: ${JSON.stringify(converged.report.tables[0]?.diffCounts)}`).toBe(true);
+        const lag = await runCli(stateDir, [...words(watch!), '--count', '2', '--interval', '1', '--slot', pipeline.names.slotName]);
+        expect(lag.code, `lag --watch within the lag SLO: ${lag.stdout.slice(-300)}`).toBe(0);
+        const check = await runCli(stateDir, words(reconcile!).map((w) => (w === 'customers,orders,products' ? TABLE : w)));
+        expect(check.code, check.stdout.slice(0, 300)).toBe(0);
+      });
+
+      await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
+        const { converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
+        expect(converged, JSON.stringify(report.tables[0]?.diffCounts)).toBe(true);
+        expect(verdict.pass, verdictSummary(verdict)).toBe(true);
+      });
+    });
+  }
+});
