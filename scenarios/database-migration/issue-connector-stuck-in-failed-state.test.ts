@@ -1,20 +1,22 @@
 /**
  * runbooks/database-migration.md — Common Issues & Solutions, Issue: Connector Stuck in FAILED State.
- * A real failure of the source connector: it captures as a role of its own, an administrator disables that role's
- * login (ALTER ROLE … NOLOGIN) and its sessions are cut, so the task cannot reconnect and fails. Symptoms and
- * Diagnosis run the section's command. With Debezium's default errors.max.retries the task retries for ever and shows
- * RUNNING (Change Log row 13); the section's bound on the retries makes it end FAILED; the Solution runs after the login is given back, so that only the restart
- * decides whether the task runs again: a plain connector restart leaves it FAILED (Change Log row 5), the
- * section's `restart --include-tasks --only-failed` brings it back, and the delete-and-recreate fallback keeps the
- * offsets (no second snapshot). Every acknowledged write of the background workload must reach the target.
+ * Two real failures of the source connector, which captures as a role of its own.
+ * 1. An administrator disables the role's login and its sessions are cut: Debezium counts that as retriable and
+ *    restarts the task every 10 s for ever, errors.max.retries notwithstanding, so status shows RUNNING with no trace
+ *    while nothing is captured and the slot is inactive (Change Log row 13); with the login back it resumes by itself.
+ * 2. A cleanup job drops the table the connector's heartbeat.action.query writes into (the fix of Issue: Replication
+ *    Slot Not Advancing): the task fails for good. Symptoms and Diagnosis run the section's command; the Solution runs
+ *    after the table is back, so that only the restart decides whether the task runs again: a plain connector
+ *    restart leaves it FAILED (Change Log row 5), the section's restart --include-tasks --only-failed brings it back,
+ *    and the delete-and-recreate fallback keeps the offsets (no second snapshot).
+ * Every acknowledged write of the background workload must reach the target.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { type ConnectorStatus } from '../../harness/pipeline/connect-client.js';
-import { type ConnectorDefinition } from '../../harness/pipeline/connector-config.js';
 import { registerSecrets } from '../../harness/report/secrets.js';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { changeLogClaim } from '../../harness/runbook/change-log.js';
@@ -23,7 +25,7 @@ import { runbookSection } from '../../harness/runbook/section.js';
 import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
 import { awaitState, traceHead, watchState } from '../../harness/scenario/pipeline-observers.js';
 import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs } from '../../harness/scenario/replica-waits.js';
-import { expectedHarnessCommands, runSql } from '../../harness/scenario/runbook-blocks.js';
+import { expectedHarnessCommands, referencedSectionBlocks, runSql } from '../../harness/scenario/runbook-blocks.js';
 import { runCli } from '../../harness/scenario/runbook-commands.js';
 import { resetSampleTables, SAMPLE_TABLES } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
@@ -35,8 +37,11 @@ const TABLE = 'customers';
 const SEED_KEYS = [1, 2, 3];
 /** How long a FAILED task is watched for a recovery nobody asked for: several lag SLOs. */
 const WATCH_FAILED_MS = 4 * lagSloMs();
-/** How long the refused login is watched with the default retries: three of Debezium's 10 s restart back-offs. */
+/** How long the refused login is watched: three of Debezium's 10 s restart back-offs, more than BOUNDED_RETRIES. */
 const HIDDEN_WINDOW_MS = 30_000;
+const BOUNDED_RETRIES = 1;
+/** The heartbeat interval of this scenario's connector: a dropped heartbeat table fails it within seconds. */
+const HEARTBEAT_MS = 2_000;
 
 describe(section.title, () => {
   for (const variant of sourceVariants()) {
@@ -50,7 +55,17 @@ describe(section.title, () => {
       await resetSampleTables(source, target);
       await source.query(`CREATE ROLE ${role} LOGIN SUPERUSER REPLICATION PASSWORD '${password}'`);
       try {
-        const deployed = await pipeline.deploy({ tables: [...SAMPLE_TABLES], source: { 'database.user': role, 'database.password': password } });
+        const slotFix = referencedSectionBlocks('database-migration', 'issue-replication-slot-not-advancing');
+        const createHeartbeat = slotFix.find((b) => b.lang === 'sql' && /CREATE TABLE/.test(b.value))!.value;
+        const heartbeatTable = /CREATE TABLE IF NOT EXISTS public\.(\w+)/.exec(createHeartbeat)![1]!;
+        const heartbeatProperties = JSON.parse(slotFix.find((b) => b.lang === 'json' && b.value.includes('heartbeat.action.query'))!.value) as Record<string, string>;
+        await source.query(`DROP TABLE IF EXISTS ${heartbeatTable}`);
+        await target.query(`DROP TABLE IF EXISTS ${heartbeatTable}`);
+        await runSql(source, createHeartbeat, 'the heartbeat table (Issue: Replication Slot Not Advancing)');
+        const deployed = await pipeline.deploy({
+          tables: [...SAMPLE_TABLES, heartbeatTable],
+          source: { 'database.user': role, 'database.password': password, 'errors.max.retries': String(BOUNDED_RETRIES), ...heartbeatProperties, 'heartbeat.interval.ms': String(HEARTBEAT_MS) },
+        });
         // The operator's saved config (Configure Debezium Connector): what the fallback redeploys. Mode 0600: it holds a secret.
         const configDir = path.join(mkdtempSync(path.join(tmpdir(), 'rh-connector-stuck-')), 'config');
         mkdirSync(configDir);
@@ -62,7 +77,7 @@ describe(section.title, () => {
         const workload = Workload.start(source, { table: TABLE, keyColumn: 'customer_id', shape: (key, n) => ({ name: `writer ${n}`, email_column: `w${key}@example.com` }), ratePerSecond: 20 });
         await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
 
-        // The failure: the capture role loses its login and its sessions are cut; the task cannot reconnect.
+        // Failure 1: the capture role loses its login and its sessions are cut; the task cannot reconnect.
         await runSql(source, `ALTER ROLE ${role} NOLOGIN`, 'an administrator disables the capture role');
         const cut = await source.query(`SELECT pg_terminate_backend(pid)::text AS terminated FROM pg_stat_activity WHERE usename = $1`, [role]);
         await attachJson('capture sessions cut', cut);
@@ -70,42 +85,28 @@ describe(section.title, () => {
         const bash = section.blocks({ lang: 'bash' });
         const blockWith = (text: string) => bash.find((b) => b.value.includes(text))!.value;
 
-        await runbookStep('Symptoms, with the default errors.max.retries: the task retries for ever and shows RUNNING', async () => {
+        await runbookStep('Symptoms: a retriable failure never shows FAILED; the inactive slot shows it', async () => {
           const row13 = changeLogClaim('database-migration', 13);
           const hidden = await watchState(connect, name, 'RUNNING', HIDDEN_WINDOW_MS);
           const marker = await workload.mark();
           const captured = await awaitDrained(target, TABLE, 'customer_id', marker, lagSloMs());
           const cli = await runCli(stateDir, ['connector', 'status', name]);
           const status = JSON.parse(cli.stdout) as ConnectorStatus;
-          await attachJson('while the login is refused', { stayedRunning: hidden.stayed, left: hidden.left, markerReplicated: captured.drained, statusExit: cli.code, trace: traceHead(status) || '(none)' });
+          const [slot] = await source.query(`SELECT active::text AS active FROM pg_replication_slots WHERE slot_name = $1`, [pipeline.names.slotName]);
+          await attachJson('while the login is refused', { errorsMaxRetries: BOUNDED_RETRIES, stayedRunning: hidden.stayed, left: hidden.left, markerReplicated: captured.drained, statusExit: cli.code, trace: traceHead(status) || '(none)', slotActive: slot?.active });
           expect(captured.drained, 'nothing is captured while the login is refused').toBe(false);
-          assertClaim(row13, hidden.stayed && cli.code === 0 && traceHead(status) === '', `for ${HIDDEN_WINDOW_MS / 1000} s with the login refused: ${hidden.stayed ? 'RUNNING at every poll' : `left RUNNING: ${hidden.left}`}; status exit ${cli.code}, trace ${traceHead(status) ? 'present' : 'none'}`);
+          expect(slot?.active, 'the slot is inactive: nobody streams from it').toBe('false');
+          assertClaim(row13, hidden.stayed && cli.code === 0 && traceHead(status) === '', `errors.max.retries ${BOUNDED_RETRIES}, login refused for ${HIDDEN_WINDOW_MS / 1000} s (${HIDDEN_WINDOW_MS / 10_000} restart back-offs): ${hidden.stayed ? 'RUNNING at every poll' : `left RUNNING: ${hidden.left}`}; status exit ${cli.code}, trace ${traceHead(status) ? 'present' : 'none'}; slot active ${slot?.active}`);
+          await runSql(source, `ALTER ROLE ${role} LOGIN`, 'the cause fixed: the login given back');
+          const recovered = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
+          expect(recovered.drained, 'once it may log in the task resumes by itself').toBe(true);
         });
 
-        await runbookStep('Symptoms: bound the retries (errors.max.retries) so the failure ends FAILED', async () => {
-          const properties = JSON.parse(section.blocks({ lang: 'json' }).find((b) => b.value.includes('errors.max.retries'))!.value) as Record<string, string>;
-          const saved = JSON.parse(readFileSync(configFile, 'utf8')) as ConnectorDefinition;
-          writeFileSync(configFile, JSON.stringify({ name: saved.name, config: { ...saved.config, ...properties } }, null, 2), { mode: 0o600 });
-          await attachJson('properties added to config/postgres-source.json', properties);
-          const deploy = expectedHarnessCommands(blockWith('runbook-harness connector deploy'), { 'config/postgres-source.json': configFile });
-          expect(deploy.map((c) => c.args.slice(0, 2).join(' '))).toEqual(['connector deploy']);
-          const refused = await runCli(stateDir, deploy[0]!.args);
-          await attachJson('deploy while the login is refused', { exit: refused.code, error: refused.stderr.trim().split('\n').at(-1) });
-          expect(refused.code, 'Kafka Connect rejects a new config while the database refuses the login').not.toBe(0);
-          await runSql(source, `ALTER ROLE ${role} LOGIN`, 'the login given back');
-          const recovered = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
-          expect(recovered.drained, 'with the default retries the connector resumes by itself once it may log in').toBe(true);
-          const redeployed = await runCli(stateDir, deploy[0]!.args);
-          expect(redeployed.code, redeployed.stderr).toBe(0);
-          expect((await connect.getConnectorConfig(name))['errors.max.retries']).toBe(properties['errors.max.retries']);
-          // The same failure again, now with bounded retries.
-          await runSql(source, `ALTER ROLE ${role} NOLOGIN`, 'the capture role disabled again');
-          const again = await source.query(`SELECT pg_terminate_backend(pid)::text AS terminated FROM pg_stat_activity WHERE usename = $1`, [role]);
-          expect(again.length, 'the connector had sessions again').toBeGreaterThan(0);
-          const failed = await awaitState(connect, name, 'FAILED', CONVERGE_LIMIT_MS);
-          await attachJson('source connector status after the retries ran out (REST)', failed.status);
-          expect(failed.reached, `the source connector did not fail within ${CONVERGE_LIMIT_MS / 1000} s: ${summary(failed.status)}`).toBe(true);
-        });
+        // Failure 2: a cleanup job drops the heartbeat table; the heartbeat action query fails and the task with it.
+        await runSql(source, `DROP TABLE ${heartbeatTable}`, 'a cleanup job drops the heartbeat table');
+        const failed = await awaitState(connect, name, 'FAILED', CONVERGE_LIMIT_MS);
+        await attachJson('source connector status after the drop (REST)', failed.status);
+        expect(failed.reached, `the source connector did not fail within ${CONVERGE_LIMIT_MS / 1000} s: ${summary(failed.status)}`).toBe(true);
 
         const symptoms = expectedHarnessCommands(blockWith('# The trace of the failed connector or task'));
         await runbookStep('Symptoms: connector status shows the connector or a task FAILED', async () => {
@@ -120,12 +121,13 @@ describe(section.title, () => {
         await runbookStep('Diagnosis: the trace of the failed connector or task', async () => {
           expect(symptoms.map((c) => c.args.join(' ')), 'the diagnosis command').toEqual([`connector status ${name}`]);
           const cli = await runCli(stateDir, symptoms[0]!.args);
-          const trace = traceHead(JSON.parse(cli.stdout) as ConnectorStatus);
-          await attachJson('the trace, first lines', trace.split('\n').slice(0, 8));
-          expect(trace, 'the trace names the real cause').toMatch(new RegExp(`role "${role}" is not permitted to log in`));
+          const trace = traceHead(JSON.parse(cli.stdout) as ConnectorStatus, 1_000);
+          await attachJson('the trace: its error and cause lines', trace.split('\n').filter((l) => /Exception|ERROR|Caused by/.test(l)).slice(0, 10));
+          expect(trace, 'the trace names the heartbeat action query').toMatch(/heartbeat action query/i);
+          expect(trace, 'and the dropped table').toMatch(new RegExp(`relation "(public\\.)?${heartbeatTable}" does not exist`));
         });
 
-        await runSql(source, `ALTER ROLE ${role} LOGIN`, 'the cause fixed: the capture role may log in again');
+        await runSql(source, createHeartbeat, 'the cause fixed: the heartbeat table is back');
 
         await runbookStep('Solution: a plain connector restart leaves failed tasks failed; restart with --include-tasks --only-failed', async () => {
           const row5 = changeLogClaim('database-migration', 5);
@@ -171,6 +173,7 @@ describe(section.title, () => {
       } finally {
         await pipeline.teardown();
         await source.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+        await source.query(`DROP TABLE IF EXISTS debezium_heartbeat`).catch(() => undefined);
       }
     });
   }

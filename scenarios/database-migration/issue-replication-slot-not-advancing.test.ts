@@ -4,8 +4,8 @@
  * steady stream of them, so the WAL grows. The slot's confirmed_flush_lsn and retained WAL are measured before and
  * after the section's fix (a heartbeat.action.query into a captured table, Change Log row 12): before, the slot
  * stays put for several heartbeat intervals while the WAL grows; after, it advances and lets the WAL go. Then the
- * orphaned-slot branch runs as written (Change Log row 8): an active slot cannot be dropped; delete the connector,
- * drop the slot, redeploy, clear the offsets, and the connector snapshots again. The background workload runs
+ * orphaned-slot branch (Change Log rows 8 and 15): an active slot cannot be dropped; the original order (delete,
+ * drop, redeploy) fails over the old offsets; the section's order (stop, clear the offsets, drop, resume) snapshots again. The background workload runs
  * from the fix on (before it, the source must be idle), and every acknowledged write must reach the target.
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { changeLogClaim } from '../../harness/runbook/change-log.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
+import { awaitState, traceHead } from '../../harness/scenario/pipeline-observers.js';
 import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
 import { expectedHarnessCommands, runSql } from '../../harness/scenario/runbook-blocks.js';
 import { runCli } from '../../harness/scenario/runbook-commands.js';
@@ -177,48 +178,55 @@ describe(section.title, () => {
         expect(drained.drained, 'the workload replicates after the fix').toBe(true);
       });
 
-      await runbookStep('Solution: an orphaned slot is dropped only after the connector is deleted, and the connector snapshots again', async () => {
+      await runbookStep('Solution: an orphaned slot is dropped only once the connector has let it go, and the connector snapshots again', async () => {
         const row8 = changeLogClaim('database-migration', 8);
+        const row15 = changeLogClaim('database-migration', 15);
         const block = section.blocks({ lang: 'bash' }).find((b) => b.value.includes('pg_drop_replication_slot'))!;
         await attachText('runbook commands', block.value);
         const dropSql = fill(/psql "\$SOURCE_URL" -c "([^"]+)"/.exec(block.value)![1]!);
-        // The original order: drop the slot while the connector runs.
+        const commands = expectedHarnessCommands(block.value);
+        expect(commands.map((c) => c.args.slice(0, 2).join(' ')), 'the branch\'s commands').toEqual(['connector stop', 'connector resume', 'reconcile --tables']);
+        expect(block.value, 'the offsets DELETE').toMatch(/curl -s -X DELETE "\$CONNECT_URL\/connectors\/postgres-source\/offsets"/);
+        // An active slot cannot be dropped.
         const early = await source.query(dropSql).then(() => 'dropped', (e: Error) => e.message);
         await attachJson('drop while the connector runs', { sql: dropSql, result: early });
         assertClaim(row8, /is active for PID/.test(early), `pg_drop_replication_slot on the running connector's slot: ${early}`);
 
-        const seedBefore = await seedEvents(kafka, pipeline.topicOf(TABLE));
-        const commands = expectedHarnessCommands(block.value, { 'config/postgres-source.json': configFile });
-        expect(commands.map((c) => c.args.slice(0, 2).join(' ')), 'the branch\'s commands').toEqual(['connector delete', 'connector deploy', 'connector stop', 'connector resume', 'reconcile --tables']);
-        const run = async (i: number) => {
-          const r = await runCli(stateDir, commands[i]!.args);
-          expect(r.code, `${r.command}: ${r.stderr}`).toBe(0);
-          return r;
-        };
-        await run(0);
-        // The slot is released once the task has closed its replication connection.
+        // The original order (control): delete the connector, drop the slot, redeploy over the old offsets.
+        await runCli(stateDir, ['connector', 'delete', name]);
         await pollUntil({ what: `slot ${slot} released after the delete`, limitMs: 30_000 }, async () => {
           const s = await slotState(source, slot);
           return { done: s.active === 'false', seen: `active=${s.active}` };
         });
-        await runSql(source, dropSql, 'drop the orphaned slot');
-        await run(1);
-        await run(2);
-        // The section's curl DELETE $CONNECT_URL/connectors/postgres-source/offsets, on the stopped connector.
-        await connect.deleteOffsets(name);
-        const cleared = await connect.getOffsets(name);
-        expect(cleared.offsets, 'the stored offsets are gone').toEqual([]);
-        await run(3);
+        await runSql(source, dropSql, 'the original order: drop the slot after deleting the connector');
+        const redeploy = await runCli(stateDir, ['connector', 'deploy', name, '--file', configFile]);
+        const failed = await awaitState(connect, name, 'FAILED', CONVERGE_LIMIT_MS);
+        await attachJson('redeployed over the old offsets', { exit: redeploy.code, error: redeploy.stderr.trim().split('\n').at(-1), status: failed.status.tasks.map((t) => t.state) });
+        assertClaim(row15, redeploy.code !== 0 && failed.reached && /no longer available on the server/.test(traceHead(failed.status, 200)), `deploy exit ${redeploy.code}; task ${failed.status.tasks.map((t) => t.state).join(',')}: ${traceHead(failed.status, 1).slice(0, 200)}`);
+
+        // The section's order, from here: stop, clear the offsets, drop the slot, resume.
+        const seedBefore = await seedEvents(kafka, pipeline.topicOf(TABLE));
+        const stopped = await runCli(stateDir, commands[0]!.args);
+        expect(stopped.code, stopped.stderr).toBe(0);
+        await connect.deleteOffsets(name); // the section's curl DELETE, through the Connect client
+        expect((await connect.getOffsets(name)).offsets, 'the stored offsets are gone').toEqual([]);
+        const exists = (await source.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).length === 1;
+        // The failed start of the control may have left no slot to drop; the section's drop runs when there is one.
+        if (exists) await runSql(source, dropSql, 'drop the orphaned slot');
+        await attachJson('slot before the resume', { existed: exists });
+        const resumed = await runCli(stateDir, commands[1]!.args);
+        expect(resumed.code, resumed.stderr).toBe(0);
         const drained = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
-        expect(drained.drained, 'the recreated connector streams').toBe(true);
+        expect(drained.drained, 'the resumed connector streams').toBe(true);
         const seedAfter = await pollUntil({ what: 'the second snapshot of the seed rows in the topic', limitMs: CONVERGE_LIMIT_MS, intervalMs: 1_000 }, async () => {
           const counts = await seedEvents(kafka, pipeline.topicOf(TABLE));
           return { done: counts.every((c, i) => c > seedBefore[i]!), seen: JSON.stringify(counts), value: counts };
         }).catch((e: Error) => e.message);
-        const reconcile = await runCli(stateDir, [...commands[4]!.args.slice(0, 1), '--tables', TABLE, '--checksum']);
+        await awaitConverged(source, target, [{ table: TABLE }]);
+        const reconcile = await runCli(stateDir, [commands[2]!.args[0]!, '--tables', TABLE, '--checksum']);
         await attachJson('snapshot records of the seed rows', { before: seedBefore, after: seedAfter, reconcileExit: reconcile.code });
         const status = JSON.parse((await runCli(stateDir, ['connector', 'status', name])).stdout) as ConnectorStatus;
-        assertClaim(row8, Array.isArray(seedAfter) && status.connector.state === 'RUNNING', `after delete, drop, deploy, stop, clear offsets, resume: seed-row events ${JSON.stringify(seedBefore)} -> ${JSON.stringify(seedAfter)}; connector ${status.connector.state}`);
+        assertClaim(row8, Array.isArray(seedAfter) && status.connector.state === 'RUNNING' && reconcile.code === 0, `after stop, clear offsets, drop, resume: seed-row events ${JSON.stringify(seedBefore)} -> ${JSON.stringify(seedAfter)}; connector ${status.connector.state}; reconcile exit ${reconcile.code}`);
       });
 
       await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
