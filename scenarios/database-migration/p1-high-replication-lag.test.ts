@@ -128,18 +128,17 @@ describe(section.title, () => {
           const raised = JSON.parse(section.blocks({ lang: 'json' })[0]!.value) as Record<string, string>;
           expect(Object.keys(raised).sort(), 'the section raises tasks.max and batch.size').toEqual(['batch.size', 'tasks.max']);
 
-          // The original route: dump the running config, edit it, deploy the dump.
+          // The original route: dump the running config, edit it, deploy the dump. The dump masks the secrets, so
+          // deploying it would replace the sink's password with the mask (not done here: it would fail the live sink).
           const before = await connect.getConnectorConfig(sink);
           const dumped = await runCli(stateDir, ['connector', 'config', sink]);
-          const dumpFile = path.join(configDir, 'dumped-postgresql-sink.json');
-          writeFileSync(dumpFile, JSON.stringify({ name: sink, config: { ...(JSON.parse(dumped.stdout) as Record<string, string>), ...raised } }, null, 2), { mode: 0o600 });
-          const fromDump = await runCli(stateDir, ['connector', 'deploy', sink, '--file', dumpFile]);
-          const afterDump = await connect.getConnectorConfig(sink);
-          const passwordKept = afterDump['connection.password'] === before['connection.password'];
-          await attachJson('deploying the dumped config', { exit: fromDump.code, error: fromDump.stderr.trim().split('\n').at(-1), passwordMasked: /\*\*\*/.test(dumped.stdout), passwordKept });
-          assertClaim(row14, /\*\*\*/.test(dumped.stdout) && (fromDump.code !== 0 || !passwordKept), `connector config masks the password (${/\*\*\*/.test(dumped.stdout)}); deploying the dump: exit ${fromDump.code}, password kept ${passwordKept}`);
+          expect(dumped.code, dumped.stderr).toBe(0);
+          const dump = JSON.parse(dumped.stdout) as Record<string, string>;
+          const masked = Object.keys(before).filter((k) => /password/i.test(k) && dump[k] !== before[k]);
+          await attachJson('the dumped config against the running one', { secretsMasked: masked, maskedAs: masked.map((k) => dump[k]) });
+          assertClaim(row14, masked.includes('connection.password') && /\*\*\*/.test(dump['connection.password'] ?? ''), `connector config prints connection.password as ${JSON.stringify(dump['connection.password'])}, not the running value: the dump cannot be deployed back`);
 
-          // The section's route: the saved file, edited, deployed (this also repairs whatever the dump did).
+          // The section's route: the saved file, edited, deployed.
           const saved = JSON.parse(readFileSync(sinkFile, 'utf8')) as ConnectorDefinition;
           save(sinkFile, { name: saved.name, config: { ...saved.config, ...raised } });
           const bash = section.blocks({ lang: 'bash' }).find((b) => b.value.includes('connector deploy'))!;
