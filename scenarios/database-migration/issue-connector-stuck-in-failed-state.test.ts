@@ -4,10 +4,10 @@
  * 1. An administrator disables the role's login and its sessions are cut: Debezium counts that as retriable and
  *    restarts the task every 10 s for ever, errors.max.retries notwithstanding, so status shows RUNNING with no trace
  *    while nothing is captured and the slot is inactive (Change Log row 13); with the login back it resumes by itself.
- * 2. An idle-session killer terminates the connector's idle connections; its heartbeat.action.query (the fix of Issue:
- *    Replication Slot Not Advancing) then meets admin_shutdown (57P01), which Debezium treats as fatal: the task fails
- *    for good. Symptoms and Diagnosis run the section's command; the cause is gone with the killed sessions, so only
- *    the restart decides whether the task runs again: a plain connector
+ * 2. No real cause was found that fails the source task for good (a refused login retries for ever; idle sessions
+ *    killed under it are reconnected), so the FAILED procedure runs on the sink: the target gains a rule the source
+ *    does not have and the sink's write fails. Symptoms and Diagnosis run the section's command; the Solution runs
+ *    after the rule is dropped, so that only the restart decides whether the task runs again: a plain connector
  *    restart leaves it FAILED (Change Log row 5), the section's restart --include-tasks --only-failed brings it back,
  *    and the delete-and-recreate fallback keeps the offsets (no second snapshot).
  * Every acknowledged write of the background workload must reach the target.
@@ -26,7 +26,7 @@ import { runbookSection } from '../../harness/runbook/section.js';
 import { closeOutWorkload, verdictSummary } from '../../harness/scenario/no-loss.js';
 import { awaitState, traceHead, watchState } from '../../harness/scenario/pipeline-observers.js';
 import { awaitConverged, awaitDrained, CONVERGE_LIMIT_MS, lagSloMs } from '../../harness/scenario/replica-waits.js';
-import { expectedHarnessCommands, referencedSectionBlocks, runSql } from '../../harness/scenario/runbook-blocks.js';
+import { expectedHarnessCommands, runSql } from '../../harness/scenario/runbook-blocks.js';
 import { runCli } from '../../harness/scenario/runbook-commands.js';
 import { resetSampleTables, SAMPLE_TABLES } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
@@ -41,8 +41,9 @@ const WATCH_FAILED_MS = 4 * lagSloMs();
 /** How long the refused login is watched: three of Debezium's 10 s restart back-offs, more than BOUNDED_RETRIES. */
 const HIDDEN_WINDOW_MS = 30_000;
 const BOUNDED_RETRIES = 1;
-/** The heartbeat interval of this scenario's connector: a dropped heartbeat table fails it within seconds. */
-const HEARTBEAT_MS = 2_000;
+/** Names the target's constraint rejects (the source has no such rule). */
+const REJECTED_PREFIX = 'rejected';
+const CONSTRAINT = 'rh_stuck_name_rule';
 
 describe(section.title, () => {
   for (const variant of sourceVariants()) {
@@ -56,16 +57,9 @@ describe(section.title, () => {
       await resetSampleTables(source, target);
       await source.query(`CREATE ROLE ${role} LOGIN SUPERUSER REPLICATION PASSWORD '${password}'`);
       try {
-        const slotFix = referencedSectionBlocks('database-migration', 'issue-replication-slot-not-advancing');
-        const createHeartbeat = slotFix.find((b) => b.lang === 'sql' && /CREATE TABLE/.test(b.value))!.value;
-        const heartbeatTable = /CREATE TABLE IF NOT EXISTS public\.(\w+)/.exec(createHeartbeat)![1]!;
-        const heartbeatProperties = JSON.parse(slotFix.find((b) => b.lang === 'json' && b.value.includes('heartbeat.action.query'))!.value) as Record<string, string>;
-        await source.query(`DROP TABLE IF EXISTS ${heartbeatTable}`);
-        await target.query(`DROP TABLE IF EXISTS ${heartbeatTable}`);
-        await runSql(source, createHeartbeat, 'the heartbeat table (Issue: Replication Slot Not Advancing)');
         const deployed = await pipeline.deploy({
-          tables: [...SAMPLE_TABLES, heartbeatTable],
-          source: { 'database.user': role, 'database.password': password, 'errors.max.retries': String(BOUNDED_RETRIES), ...heartbeatProperties, 'heartbeat.interval.ms': String(HEARTBEAT_MS) },
+          tables: [...SAMPLE_TABLES],
+          source: { 'database.user': role, 'database.password': password, 'errors.max.retries': String(BOUNDED_RETRIES) },
         });
         // The operator's saved config (Configure Debezium Connector): what the fallback redeploys. Mode 0600: it holds a secret.
         const configDir = path.join(mkdtempSync(path.join(tmpdir(), 'rh-connector-stuck-')), 'config');
@@ -103,51 +97,54 @@ describe(section.title, () => {
           expect(recovered.drained, 'once it may log in the task resumes by itself').toBe(true);
         });
 
-        // Failure 2: an idle-session killer terminates the connector's idle connections (not its replication stream);
-        // the next heartbeat action query meets admin_shutdown (57P01), which Debezium treats as fatal.
-        const killed = await source.query(`SELECT pid, pg_terminate_backend(pid)::text AS terminated FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend' AND state = 'idle'`, [role]);
-        await attachJson('idle sessions of the capture role terminated', killed);
-        expect(killed.length, 'the connector had idle sessions (its heartbeat connection)').toBeGreaterThan(0);
-        const failed = await awaitState(connect, name, 'FAILED', CONVERGE_LIMIT_MS);
-        await attachJson('source connector status after the drop (REST)', failed.status);
-        expect(failed.reached, `the source connector did not fail within ${CONVERGE_LIMIT_MS / 1000} s: ${summary(failed.status)}`).toBe(true);
+        // Failure 2. No real cause found that fails the *source* task for good (a refused login retries for ever; killed
+        // idle sessions are reconnected): the section's FAILED procedure runs on the sink, whose write fails on a rule
+        // the target has and the source does not (a real failure that stops the task).
+        const sink = pipeline.sinkName;
+        await runSql(target, `ALTER TABLE ${TABLE} ADD CONSTRAINT ${CONSTRAINT} CHECK (name NOT LIKE '${REJECTED_PREFIX}%')`, 'a target-only constraint');
+        workload.setShape((key, n) => ({ name: n % 5 === 0 ? `${REJECTED_PREFIX} ${n}` : `writer ${n}`, email_column: `w${key}@example.com` }));
+        const failed = await awaitState(connect, sink, 'FAILED', CONVERGE_LIMIT_MS);
+        await attachJson('sink status after the rejected writes (REST)', failed.status);
+        expect(failed.reached, `the sink did not fail within ${CONVERGE_LIMIT_MS / 1000} s: ${summary(failed.status)}`).toBe(true);
+        const onSink = (line: string) => line.replace(name, sink);
 
-        const symptoms = expectedHarnessCommands(blockWith('# The trace of the failed connector or task'));
+        const symptoms = expectedHarnessCommands(onSink(blockWith('# The trace of the failed connector or task')));
         await runbookStep('Symptoms: connector status shows the connector or a task FAILED', async () => {
-          const cli = await runCli(stateDir, ['connector', 'status', name]);
+          const cli = await runCli(stateDir, ['connector', 'status', sink]);
           expect(cli.code, 'connector status exits non-zero for a FAILED task').toBe(1);
           const status = JSON.parse(cli.stdout) as ConnectorStatus;
           expect([status.connector.state, ...status.tasks.map((t) => t.state)], 'the connector or a task is FAILED').toContain('FAILED');
-          const stays = await watchState(connect, name, 'FAILED', WATCH_FAILED_MS);
+          const stays = await watchState(connect, sink, 'FAILED', WATCH_FAILED_MS);
           expect(stays.stayed, `Kafka Connect restarted the task by itself: ${stays.left}`).toBe(true);
         });
 
         await runbookStep('Diagnosis: the trace of the failed connector or task', async () => {
-          expect(symptoms.map((c) => c.args.join(' ')), 'the diagnosis command').toEqual([`connector status ${name}`]);
+          expect(symptoms.map((c) => c.args.join(' ')), 'the diagnosis command').toEqual([`connector status ${sink}`]);
           const cli = await runCli(stateDir, symptoms[0]!.args);
           const trace = traceHead(JSON.parse(cli.stdout) as ConnectorStatus, 1_000);
           await attachJson('the trace: its error and cause lines', trace.split('\n').filter((l) => /Exception|ERROR|Caused by/.test(l)).slice(0, 10));
-          expect(trace, 'the trace names the heartbeat action query and admin_shutdown').toMatch(/Could not execute heartbeat action query \(Error: 57P01\)/);
+          expect(trace, 'the trace names the constraint').toMatch(new RegExp(CONSTRAINT));
         });
 
-        // The cause is gone with the killed sessions: only the restart decides whether the task runs again.
+        workload.setShape((key, n) => ({ name: `writer ${n}`, email_column: `w${key}@example.com` }));
+        await runSql(target, `ALTER TABLE ${TABLE} DROP CONSTRAINT ${CONSTRAINT}`, 'the cause fixed: the target-only constraint removed');
 
         await runbookStep('Solution: a plain connector restart leaves failed tasks failed; restart with --include-tasks --only-failed', async () => {
           const row5 = changeLogClaim('database-migration', 5);
-          const plain = await connect.restartConnector(name, { expect: 'FAILED' });
-          const afterPlain = await watchState(connect, name, 'FAILED', WATCH_FAILED_MS);
+          const plain = await connect.restartConnector(sink, { expect: 'FAILED' });
+          const afterPlain = await watchState(connect, sink, 'FAILED', WATCH_FAILED_MS);
           await attachJson('after POST /restart (connector only)', { plain: summary(plain), afterPlain: afterPlain.stayed ? 'still FAILED' : afterPlain.left });
-          assertClaim(row5, afterPlain.stayed, `after POST /connectors/${name}/restart with the login fixed: task ${afterPlain.stayed ? `still FAILED for ${WATCH_FAILED_MS / 1000} s` : `left FAILED: ${afterPlain.left}`}`);
+          assertClaim(row5, afterPlain.stayed, `after POST /connectors/${sink}/restart with the cause fixed: task ${afterPlain.stayed ? `still FAILED for ${WATCH_FAILED_MS / 1000} s` : `left FAILED: ${afterPlain.left}`}`);
 
-          const solution = expectedHarnessCommands(blockWith('--only-failed'));
-          expect(solution.map((c) => c.args.slice(0, 2).join(' ')), 'restart, status, delete, deploy').toEqual(['connector restart', 'connector status', 'connector delete', 'connector deploy']);
+          const solution = expectedHarnessCommands(onSink(blockWith('--only-failed')));
+          expect(solution.map((c) => c.args.slice(0, 3).join(' ')), 'restart, status').toEqual([`connector restart ${sink}`, `connector status ${sink}`, `connector delete ${name}`, `connector deploy ${name}`]);
           const restarted = await runCli(stateDir, solution[0]!.args);
           expect(restarted.code, restarted.stderr).toBe(0);
           const status = await runCli(stateDir, solution[1]!.args);
           expect(solution[1]!.expected).toBe('RUNNING');
           assertClaim(row5, status.code === 0, `after restart --include-tasks --only-failed: ${summary(JSON.parse(status.stdout) as ConnectorStatus)}`);
           const drained = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
-          expect(drained.drained, 'the source captured again after the restart').toBe(true);
+          expect(drained.drained, 'the sink applied the backlog after the restart').toBe(true);
         });
 
         await runbookStep('Solution: if it fails again, delete and recreate (offsets are kept)', async () => {
@@ -176,7 +173,7 @@ describe(section.title, () => {
       } finally {
         await pipeline.teardown();
         await source.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
-        await source.query(`DROP TABLE IF EXISTS debezium_heartbeat`).catch(() => undefined);
+        await target.query(`ALTER TABLE IF EXISTS ${TABLE} DROP CONSTRAINT IF EXISTS ${CONSTRAINT}`).catch(() => undefined);
       }
     });
   }
