@@ -153,9 +153,14 @@ describe(section.title, () => {
         const before = await slotState(source, slot);
         const redeployed = await runCli(stateDir, deploy[0]!.args);
         expect(redeployed.code, redeployed.stderr).toBe(0);
-        const published = await source.query(`SELECT tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY tablename`, [pipeline.names.publicationName]);
+        // The restarted task updates the filtered publication when it starts.
+        const published = await pollUntil({ what: `publication ${pipeline.names.publicationName} to take ${heartbeatTable} in`, limitMs: connect.stateLimitMs, intervalMs: 500 }, async () => {
+          const rows = await source.query(`SELECT tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY tablename`, [pipeline.names.publicationName]);
+          const names = rows.map((r) => r.tablename);
+          return { done: names.includes(heartbeatTable!), seen: names.join(', '), value: names };
+        }).catch((e: Error) => e.message);
         await attachJson('tables of the publication after the redeploy', published);
-        expect(published.map((r) => r.tablename), 'the filtered publication took the heartbeat table in').toContain(heartbeatTable);
+        expect(Array.isArray(published) ? published : [], `the filtered publication took the heartbeat table in (${String(published)})`).toContain(heartbeatTable);
 
         const check = sql.find((s) => /Expected: confirmed_flush_lsn advances/.test(s))!;
         const afterSamples: SlotState[] = [];
