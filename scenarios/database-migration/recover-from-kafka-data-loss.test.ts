@@ -108,21 +108,21 @@ describe(section.title, () => {
         expect(resumed.code, resumed.stderr).toBe(0);
       });
 
-      await runbookStep(`3. ${steps[2]!.title}`, async () => {
+      const verdict = await runbookStep(`3. ${steps[2]!.title}`, async () => {
         const [watch, reconcile] = steps[2]!.commands;
-        await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
-        const converged = await awaitConverged(source, target, [{ table: TABLE }]);
-        await attachJson('replica after the recovery', converged.report.tables[0]?.diffCounts);
-        assertClaim(changeLogClaim('database-migration', 16), converged.converged && lingering > 0, `${lostDeletes.size} rows deleted on the source while the topic was lost were in the replica (${lingering} still there after the new snapshot, before the truncate); after truncate, rewind and resume the replica ${converged.converged ? 'matches' : `differs: ${JSON.stringify(converged.report.tables[0]?.diffCounts)}`}`);
+        const drained = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
+        expect(drained.drained, 'the rewound sink caught up with the writes').toBe(true);
         const lag = await runCli(stateDir, [...words(watch!), '--count', '2', '--interval', '1', '--slot', pipeline.names.slotName]);
         expect(lag.code, `lag --watch within the lag SLO: ${lag.stdout.slice(-300)}`).toBe(0);
+        // The checksum reconcile needs a quiet table: the workload stops here (the close-out) and then it runs.
+        const { converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
+        assertClaim(changeLogClaim('database-migration', 16), converged && lingering > 0, `${lostDeletes.size} rows deleted on the source while the topic was lost were in the replica (${lingering} still there after the new snapshot, before the truncate); after truncate, rewind and resume the replica ${converged ? 'matches' : `differs: ${JSON.stringify(report.tables[0]?.diffCounts)}`}`);
         const check = await runCli(stateDir, words(reconcile!).map((w) => (w === 'customers,orders,products' ? TABLE : w)));
         expect(check.code, check.stdout.slice(0, 300)).toBe(0);
+        return verdict;
       });
 
-      await runbookStep('Nothing lost: final reconciliation and every acknowledged write in the target', async () => {
-        const { converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
-        expect(converged, JSON.stringify(report.tables[0]?.diffCounts)).toBe(true);
+      await runbookStep('Nothing lost: every acknowledged write in the target (history checker)', async () => {
         expect(verdict.pass, verdictSummary(verdict)).toBe(true);
       });
     });
