@@ -106,7 +106,7 @@ describe(section.title, () => {
         const failed = await awaitState(connect, sink, 'FAILED', CONVERGE_LIMIT_MS);
         await attachJson('sink status after the rejected writes (REST)', failed.status);
         expect(failed.reached, `the sink did not fail within ${CONVERGE_LIMIT_MS / 1000} s: ${summary(failed.status)}`).toBe(true);
-        const onSink = (line: string) => line.replace(name, sink);
+        const onSink = (text: string) => text.replaceAll(name, sink);
 
         const symptoms = expectedHarnessCommands(onSink(blockWith('# The trace of the failed connector or task')));
         await runbookStep('Symptoms: connector status shows the connector or a task FAILED', async () => {
@@ -136,8 +136,9 @@ describe(section.title, () => {
           await attachJson('after POST /restart (connector only)', { plain: summary(plain), afterPlain: afterPlain.stayed ? 'still FAILED' : afterPlain.left });
           assertClaim(row5, afterPlain.stayed, `after POST /connectors/${sink}/restart with the cause fixed: task ${afterPlain.stayed ? `still FAILED for ${WATCH_FAILED_MS / 1000} s` : `left FAILED: ${afterPlain.left}`}`);
 
-          const solution = expectedHarnessCommands(onSink(blockWith('--only-failed')));
-          expect(solution.map((c) => c.args.slice(0, 3).join(' ')), 'restart, status').toEqual([`connector restart ${sink}`, `connector status ${sink}`, `connector delete ${name}`, `connector deploy ${name}`]);
+          const [retry] = blockWith('--only-failed').split('# If it fails again');
+          const solution = expectedHarnessCommands(onSink(retry!));
+          expect(solution.map((c) => c.args.slice(0, 2).join(' ') + ' ' + c.args[2]), 'restart, status').toEqual([`connector restart ${sink}`, `connector status ${sink}`]);
           const restarted = await runCli(stateDir, solution[0]!.args);
           expect(restarted.code, restarted.stderr).toBe(0);
           const status = await runCli(stateDir, solution[1]!.args);
