@@ -2,9 +2,10 @@
  * runbooks/database-migration.md — Recovery Procedures, Recover from Kafka Data Loss.
  * Real loss: the sink falls behind (the target hop throttled with Toxiproxy) and the table's topic is deleted with
  * the backlog in it, while the background workload writes. The replica then misses what the lost events carried
- * (measured). The section's steps run as written: the source's offsets cleared so that it snapshots again into the
- * re-created topic, the sink stopped (a paused sink's group cannot be rewound: Change Log row 10), the replica table
- * emptied (the snapshot carries no deletes: Change Log row 16), the group reset to the earliest offset, resumed. The replica must match the source again and keep every acknowledged write.
+ * (measured). The section's steps run as written: both connectors stopped (a paused sink's group cannot be moved:
+ * Change Log row 10), the sink's group set to the topic's end, the replica table emptied (the snapshot carries no
+ * deletes, and a rewind to the earliest offset replays rows deleted since: Change Log row 16), the source's offsets
+ * cleared so that it snapshots again, both resumed. The replica must match the source again and keep every acknowledged write.
  */
 import { inject } from 'vitest';
 import { pollUntil } from '../../harness/core/poll.js';
@@ -64,59 +65,57 @@ describe(section.title, () => {
 
       const [block] = section.blocks({ lang: 'bash' });
       const steps = commentSteps(block!);
-      expect(steps.map((s) => s.number)).toEqual([1, 2, 3]);
+      expect(steps.map((s) => s.number)).toEqual([1, 2, 3, 4, 5]);
       const words = (line: string) => line.replace(RUNBOOK_TOPIC, topic).split(/\s+/).slice(1);
+      const row10 = changeLogClaim('database-migration', 10);
 
-      await runbookStep(`1. ${steps[0]!.title}`, async () => {
-        const [stop, del, resume] = steps[0]!.commands;
-        expect(del, 'the offsets DELETE').toMatch(/curl -s -X DELETE "\$CONNECT_URL\/connectors\/postgres-source\/offsets"/);
-        const stopped = await runCli(stateDir, words(stop!));
-        expect(stopped.code, stopped.stderr).toBe(0);
-        await attachText('$ ' + del!, '(run through the Connect client)');
-        await connect.deleteOffsets(pipeline.sourceName);
-        expect((await connect.getOffsets(pipeline.sourceName)).offsets, 'the source\'s offsets are cleared').toEqual([]);
-        const resumed = await runCli(stateDir, words(resume!));
-        expect(resumed.code, resumed.stderr).toBe(0);
-        // The snapshot puts every source row into the topic again: at least as many events as rows.
-        const rows = Number((await source.query(`SELECT count(*)::text AS n FROM ${TABLE}`))[0]!.n);
-        const count = await pollUntil({ what: `the new snapshot of ${TABLE} (${rows} rows) in ${topic}`, limitMs: CONVERGE_LIMIT_MS, intervalMs: 1_000 }, async () => {
-          const n = await kafka.count(topic);
-          return { done: n >= rows, seen: `${n} messages`, value: n };
-        });
-        await attachJson('topic after the new snapshot', { rows, messages: count });
+      const whilePaused = await runbookStep(`1. ${steps[0]!.title}`, async () => {
+        const [stopSink, stopSource] = steps[0]!.commands;
+        // A paused sink first (the original): its group cannot be moved.
+        const paused = await runCli(stateDir, ['connector', 'pause', sink]);
+        expect(paused.code, paused.stderr).toBe(0);
+        const whilePaused = await runCli(stateDir, words(steps[1]!.commands[0]!));
+        for (const line of [stopSink!, stopSource!]) {
+          const r = await runCli(stateDir, words(line));
+          expect(r.code, `${r.command}: ${r.stderr}`).toBe(0);
+        }
+        return whilePaused;
       });
 
       await runbookStep(`2. ${steps[1]!.title}`, async () => {
-        const commands = steps[1]!.commands;
-        expect(commands.map((c) => c.split(' ').slice(0, 3).join(' ')), 'stop, truncate, reset, resume').toEqual(['runbook-harness connector stop', 'psql "$TARGET_URL" -c', 'runbook-harness kafka reset-offsets', 'runbook-harness connector resume']);
-        const [stop, truncate, reset, resume] = commands;
-        const row10 = changeLogClaim('database-migration', 10);
-        // The original order: a paused sink, then the rewind.
-        const paused = await runCli(stateDir, ['connector', 'pause', sink]);
-        expect(paused.code, paused.stderr).toBe(0);
-        const whilePaused = await runCli(stateDir, words(reset!));
-        const stopped = await runCli(stateDir, words(stop!));
-        expect(stopped.code, stopped.stderr).toBe(0);
-        // Without the truncate (the original): rows whose delete was lost stay in the replica. Counted before the truncate.
+        const whileStopped = await runCli(stateDir, words(steps[1]!.commands[0]!));
+        assertClaim(row10, whilePaused.code !== 0 && whileStopped.code === 0, `reset-offsets with the sink paused: exit ${whilePaused.code} (${whilePaused.stderr.trim().split('\n').at(-1)}); stopped: exit ${whileStopped.code}`);
+      });
+
+      await runbookStep(`3. ${steps[2]!.title}`, async () => {
+        // Without the rebuild (the original): rows whose delete was lost stay in the replica. Counted before the truncate.
         const stale = (await reconcileSessions(source, target, [{ table: TABLE }])).tables[0]!;
         lingering = stale.extraInTarget.filter((k) => lostDeletes.has(Number(k.customer_id))).length;
         await attachJson('rows in the replica the source deleted while the topic was lost', { extraInTarget: stale.diffCounts.extraInTarget, lostDeletes: lingering });
-        await runSql(target, /-c "([^"]+)"/.exec(truncate!)![1]!, 'empty the replica table before the rewind');
-        const whileStopped = await runCli(stateDir, words(reset!));
-        assertClaim(row10, whilePaused.code !== 0 && whileStopped.code === 0, `reset-offsets with the sink paused: exit ${whilePaused.code} (${whilePaused.stderr.trim().split('\n').at(-1)}); stopped: exit ${whileStopped.code}`);
-        const resumed = await runCli(stateDir, words(resume!));
-        expect(resumed.code, resumed.stderr).toBe(0);
+        await runSql(target, /-c "([^"]+)"/.exec(steps[2]!.commands[0]!)![1]!, 'empty the replica table');
       });
 
-      const verdict = await runbookStep(`3. ${steps[2]!.title}`, async () => {
-        const [watch, reconcile] = steps[2]!.commands;
+      await runbookStep(`4. ${steps[3]!.title}`, async () => {
+        const [del, resumeSource, resumeSink] = steps[3]!.commands;
+        expect(del, 'the offsets DELETE').toMatch(/curl -s -X DELETE "\$CONNECT_URL\/connectors\/postgres-source\/offsets"/);
+        await attachText('$ ' + del!, '(run through the Connect client)');
+        await connect.deleteOffsets(pipeline.sourceName);
+        expect((await connect.getOffsets(pipeline.sourceName)).offsets, 'the source\'s offsets are cleared').toEqual([]);
+        for (const line of [resumeSource!, resumeSink!]) {
+          const r = await runCli(stateDir, words(line));
+          expect(r.code, `${r.command}: ${r.stderr}`).toBe(0);
+        }
+      });
+
+      const verdict = await runbookStep(`5. ${steps[4]!.title}`, async () => {
+        const [watch, reconcile] = steps[4]!.commands;
         const drained = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
-        expect(drained.drained, 'the rewound sink caught up with the writes').toBe(true);
+        expect(drained.drained, 'the sink caught up with the new snapshot and the writes').toBe(true);
         const lag = await runCli(stateDir, [...words(watch!), '--count', '2', '--interval', '1', '--slot', pipeline.names.slotName]);
         expect(lag.code, `lag --watch within the lag SLO: ${lag.stdout.slice(-300)}`).toBe(0);
         // The checksum reconcile needs a quiet table: the workload stops here (the close-out) and then it runs.
         const { converged, report, verdict } = await closeOutWorkload(workload, source, target, { table: TABLE });
-        assertClaim(changeLogClaim('database-migration', 16), converged && lingering > 0, `${lostDeletes.size} rows deleted on the source while the topic was lost were in the replica (${lingering} still there after the new snapshot, before the truncate); after truncate, rewind and resume the replica ${converged ? 'matches' : `differs: ${JSON.stringify(report.tables[0]?.diffCounts)}`}`);
+        assertClaim(changeLogClaim('database-migration', 16), converged && lingering > 0, `${lostDeletes.size} rows deleted on the source while the topic was lost were in the replica (${lingering} still there before the rebuild); after the rebuild from the new snapshot the replica ${converged ? 'matches' : `differs: ${JSON.stringify(report.tables[0]?.diffCounts)}`}`);
         const check = await runCli(stateDir, words(reconcile!).map((w) => (w === 'customers,orders,products' ? TABLE : w)));
         expect(check.code, check.stdout.slice(0, 300)).toBe(0);
         return verdict;
