@@ -5,7 +5,8 @@
  * after the section's fix (a heartbeat.action.query into a captured table, Change Log row 12): before, the slot
  * stays put for several heartbeat intervals while the WAL grows; after, it advances and lets the WAL go. Then the
  * orphaned-slot branch (Change Log rows 8 and 15): an active slot cannot be dropped; the original order (delete,
- * drop, redeploy) fails over the old offsets; the section's order (stop, clear the offsets, drop, resume) snapshots again. The background workload runs
+ * drop, redeploy) fails over the old offsets; the section's order (stop, clear the offsets, drop, empty the replica,
+ * resume) snapshots again. The background workload runs
  * from the fix on (before it, the source must be idle), and every acknowledged write must reach the target.
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ import { expectedHarnessCommands, runSql } from '../../harness/scenario/runbook-
 import { runCli } from '../../harness/scenario/runbook-commands.js';
 import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
-import { type SqlSession } from '../../harness/verify/reconcile/index.js';
+import { reconcileSessions, type SqlSession } from '../../harness/verify/reconcile/index.js';
 import { Workload } from '../../harness/workload/writer.js';
 
 const section = runbookSection('database-migration', 'issue-replication-slot-not-advancing');
@@ -189,6 +190,7 @@ describe(section.title, () => {
         const block = section.blocks({ lang: 'bash' }).find((b) => b.value.includes('pg_drop_replication_slot'))!;
         await attachText('runbook commands', block.value);
         const dropSql = fill(/psql "\$SOURCE_URL" -c "([^"]+)"/.exec(block.value)![1]!);
+        expect(block.value, 'the branch empties the replica tables before the resume').toMatch(/psql "\$TARGET_URL" -c "TRUNCATE [^"]+"\s*\n\s*runbook-harness connector resume/);
         const commands = expectedHarnessCommands(block.value);
         expect(commands.map((c) => c.args.slice(0, 2).join(' ')), 'the branch\'s commands').toEqual(['connector stop', 'connector resume', 'reconcile --tables']);
         expect(block.value, 'the offsets DELETE').toMatch(/curl -s -X DELETE "\$CONNECT_URL\/connectors\/postgres-source\/offsets"/);
@@ -218,7 +220,11 @@ describe(section.title, () => {
         const exists = (await source.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).length === 1;
         // The failed start of the control may have left no slot to drop; the section's drop runs when there is one.
         if (exists) await runSql(source, dropSql, 'drop the orphaned slot');
-        await attachJson('slot before the resume', { existed: exists });
+        // Rows the source deleted since the stop: never streamed (no slot), and no snapshot carries deletes.
+        const gap = (await reconcileSessions(source, target, [{ table: TABLE }])).tables[0]!;
+        await attachJson('slot before the resume, and replica rows the source no longer has', { existed: exists, extraInTarget: gap.diffCounts.extraInTarget });
+        const truncate = /psql "\$TARGET_URL" -c "([^"]+)"/.exec(block.value)![1]!;
+        await runSql(target, truncate.replace('customers, orders, products', TABLE), 'empty the replica tables before the resume');
         const resumed = await runCli(stateDir, commands[1]!.args);
         expect(resumed.code, resumed.stderr).toBe(0);
         const drained = await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
