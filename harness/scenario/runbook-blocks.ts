@@ -3,11 +3,16 @@
  * filled, the psql and runbook-harness lines of a bash block (with their Expected comments), comment steps, the
  * rollback decision tree, and runbook SQL run as evidence.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { attachSql, attachText } from '../report/step.js';
 import { type CodeBlock, type SourceDialect, type Step } from '../runbook/model.js';
 import { loadRunbook, sectionTree } from '../runbook/parse.js';
 import { type RunbookSection } from '../runbook/section.js';
 import { type SqlSession } from '../verify/reconcile/index.js';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Runs SQL on a session and attaches it as evidence under `label`. */
 export async function runSql(session: SqlSession, sql: string, label: string): Promise<void> {
@@ -49,6 +54,23 @@ export function referencedStepSql(runbookName: string, sectionId: string, n: num
   const blocks = steps[0]!.codeBlocks.filter((b) => b.lang === 'sql' && b.side === where.side && (where.side === 'target' || b.dialect === where.dialect));
   if (blocks.length === 0) throw new Error(`${runbook.file} [${sectionId}] step ${n} has no sql block for ${JSON.stringify(where)}`);
   return blocks.map((b) => b.value).join('\n');
+}
+
+/**
+ * The code blocks of another section (a cross-reference such as "Reload the table as in P0: Data Loss Detected,
+ * Recovery"), in document order, read without runbookSection(): the referring test borrows them, it does not cover
+ * that section. `after` keeps only the blocks below the first line of the section that contains it (e.g. `**Recovery:**`).
+ */
+export function referencedSectionBlocks(runbookName: string, sectionId: string, after?: string): CodeBlock[] {
+  const runbook = loadRunbook(runbookName);
+  const tree = sectionTree(runbook, sectionId);
+  const byLine = new Map(tree.flatMap((s) => [...s.codeBlocks, ...s.steps.flatMap((st) => st.codeBlocks)]).map((b) => [b.line, b]));
+  const blocks = [...byLine.values()].sort((a, b) => a.line - b.line);
+  if (after === undefined) return blocks;
+  const lines = readFileSync(path.resolve(REPO_ROOT, runbook.file), 'utf8').split('\n');
+  const start = lines.findIndex((l, i) => i >= tree[0]!.line - 1 && i < tree[0]!.endLine && l.includes(after));
+  if (start < 0) throw new Error(`${runbook.file} [${sectionId}] has no line with '${after}'`);
+  return blocks.filter((b) => b.line > start + 1);
 }
 
 /**
