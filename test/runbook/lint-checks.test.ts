@@ -139,7 +139,7 @@ describe('shell', () => {
     expect(checkHarnessCommand(shellWords('connector status'))).toEqual(["'runbook-harness connector status' takes 1 argument besides options (got 0)"]);
     expect(checkHarnessCommand(shellWords('reconcile --checksum'))).toEqual(["'runbook-harness reconcile' needs --table or --tables"]);
     expect(checkHarnessCommand(shellWords('lag --follow'))).toEqual(["'runbook-harness lag' has no option --follow"]);
-    expect(checkHarnessCommand(shellWords('migrate --id 1'))[0]).toMatch(/^'runbook-harness migrate' is not a harness command/);
+    expect(checkHarnessCommand(shellWords('orchestrate --id 1'))[0]).toMatch(/^'runbook-harness orchestrate' is not a harness command/);
     expect(brief(lintShell('x=1\nrunbook-harness kafka groups\n', ctx))).toEqual(['11 error harness-command']);
   });
 
