@@ -87,7 +87,8 @@ describe('runbook-harness migrate cutover / rollback: the CLI on the real stack,
         expect.soft(refused.length, both.map(show).join('\n=====\n')).toBe(1);
         expect.soft(refused[0]?.code, refused[0] && show(refused[0])).toBe(2);
         expect.soft(refused[0]?.stderr, refused[0] && show(refused[0])).toMatch(new RegExp(`migration ${id} is busy: 'rh migrate cutover \\S+ pid \\d+' \\(backend pid \\d+`));
-        return won[0] ?? both[0]!;
+        // The one that ran (a JSON document on stdout), even if it failed.
+        return won[0] ?? both.find((r) => r.stdout.trimStart().startsWith('{')) ?? both[0]!;
       });
 
       const cut = json<StepsOut & { cutoverSeconds: number | null }>(winner);
