@@ -169,8 +169,10 @@ export function resolvePooler(flags: EndpointFlags, env: Record<string, string |
     const { url: u, adminUrl: a, database, appRole, databasesFile } = stackPooler;
     return { pooler: { url: u, adminUrl: a, database, appRole, databasesFile: file ?? databasesFile } };
   }
-  if (!url) return { missing: `--pooler-admin-url was given without --pooler-url (or ${ENDPOINT_ENV.pooler}): give both` };
-  if (!adminUrl) return { missing: `--pooler-url was given without --pooler-admin-url (or ${ENDPOINT_ENV.poolerAdmin}): give both` };
+  if (!url) return { missing: `the pooler admin URL (--pooler-admin-url or ${ENDPOINT_ENV.poolerAdmin}) was given without the pooler URL (--pooler-url or ${ENDPOINT_ENV.pooler}): give both` };
+  // The application's own POOLER_URL for the stack's pooler needs no admin URL: the stack has it.
+  if (!adminUrl && stackPooler && url === stackPooler.url) return resolvePooler({ 'pooler-databases-file': file }, {}, stackPooler);
+  if (!adminUrl) return { missing: `the pooler URL (--pooler-url or ${ENDPOINT_ENV.pooler}) was given without its admin URL (--pooler-admin-url or ${ENDPOINT_ENV.poolerAdmin}): give both` };
   const app = databaseEndpoint(url, 'the pooler URL (--pooler-url)');
   databaseEndpoint(adminUrl, 'the pooler admin URL (--pooler-admin-url)');
   const databasesFile = file ?? (stackPooler && stackPooler.adminUrl === adminUrl ? stackPooler.databasesFile : undefined);

@@ -23,10 +23,15 @@ describe('the pooler a cutover switches: flag > env > stack', () => {
   it('a missing pooler is one line naming the flags; so is half of one, or one without its databases file', () => {
     const none = resolveEndpoints({ 'source-url': 'postgres://u:p@h:1/s', 'target-url': 'postgres://u:p@h:2/t', 'connect-url': 'http://h:3' }, {}, undefined);
     expect(() => requirePoolerEndpoint(none)).toThrow(/^no pooler .*--pooler-url and --pooler-admin-url/);
-    expect(resolvePooler({ 'pooler-url': 'postgres://u:p@h:1/d' }, {}, undefined).missing).toMatch(/without --pooler-admin-url/);
-    expect(resolvePooler({ 'pooler-admin-url': 'postgres://u:p@h:1/pgbouncer' }, {}, undefined).missing).toMatch(/without --pooler-url/);
+    expect(resolvePooler({ 'pooler-url': 'postgres://u:p@h:1/d' }, {}, undefined).missing).toMatch(/without its admin URL \(--pooler-admin-url or POOLER_ADMIN_URL\)/);
+    expect(resolvePooler({}, { POOLER_URL: 'postgres://u:p@h:1/d' }, stackPooler).missing).toMatch(/give both/);
+    expect(resolvePooler({ 'pooler-admin-url': 'postgres://u:p@h:1/pgbouncer' }, {}, undefined).missing).toMatch(/without the pooler URL \(--pooler-url or POOLER_URL\)/);
     expect(resolvePooler({ 'pooler-url': 'postgres://u:p@h:1/d', 'pooler-admin-url': 'postgres://u:p@h:1/pgbouncer' }, {}, undefined).missing).toMatch(/--pooler-databases-file FILE/);
     expect(() => resolvePooler({ 'pooler-url': 'nonsense', 'pooler-admin-url': 'postgres://u:p@h:1/pgbouncer' }, {}, undefined)).toThrow(/pooler URL \(--pooler-url\) 'nonsense' is not a URL/);
+  });
+
+  it("the application's POOLER_URL of the stack's own pooler needs no admin URL", () => {
+    expect(resolvePooler({}, { POOLER_URL: stackPooler.url }, stackPooler).pooler?.adminUrl).toBe(stackPooler.adminUrl);
   });
 
   it('the stack databases file goes with the stack pooler admin URL given by flag', () => {
