@@ -6,10 +6,12 @@
  *   request failed through the cutover, the cutover time against the SLO → status: cut-over, every step's event →
  *   the target takes writes → rollback → status: rolled-back → every acknowledged write is on the source (history
  *   checker), none failed.
+ * And a cutover killed with SIGKILL during its drain is resumed by the next `cutover` from the event log.
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { CONTROL_SCHEMA, type Migration, type MigrationEvent } from '../../harness/migrate/control-store.js';
+import { pollUntil } from '../../harness/core/poll.js';
+import { CONTROL_SCHEMA, LOCK_HOLDER_SQL, type Migration, type MigrationEvent } from '../../harness/migrate/control-store.js';
 import { CUTOVER_STEPS } from '../../harness/migrate/cutover.js';
 import { bareTables, recordedReverse } from '../../harness/migrate/cutover-session.js';
 import { defaultPipeline } from '../../harness/migrate/migration-connectors.js';
@@ -25,6 +27,9 @@ import { describe, expect, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import type { SloVerdict } from '../../harness/verify/slo.js';
 import { AppClient } from '../../harness/workload/app-client.js';
+import type { StackEndpoints } from '../../harness/env/stack.js';
+import type { ConnectClient } from '../../harness/pipeline/connect-client.js';
+import type { SqlSession } from '../../harness/verify/reconcile/index.js';
 
 /** Each verb's wait limit, passed as --timeout to the verbs without per-step limits: a limit, not a goal. */
 const VERB_TIMEOUT_S = 120;
@@ -51,14 +56,30 @@ const json = <T>(r: CliResult): T => {
 const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(0, 2000)}\n--- stderr ---\n${r.stderr.slice(0, 2000)}`;
 const seen = (events: MigrationEvent[], verb: string) => events.filter((e) => e.verb === verb).map((e) => `${e.step}/${e.outcome}`);
 
+/** The migration's names, unique per test, and the CLI bound to it. */
+function cliMigration(stateDir: string, prefix: string) {
+  const id = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const flat = id.replace(/-/g, '_');
+  const names = { sourceConnector: `${id}-source`, sinkConnector: `${id}-sink`, topicPrefix: `rh_${flat}`, slotName: `rh_slot_${flat}`, publicationName: `rh_pub_${flat}` };
+  const migrate = (verb: string, ...args: string[]) => runCli(stateDir, ['migrate', verb, '--migration-id', id, ...args]);
+  const initArgs = ['--tables', APP_TABLE, '--source-connector', names.sourceConnector, '--sink-connector', names.sinkConnector, '--topic-prefix', names.topicPrefix, '--slot', names.slotName, '--publication', names.publicationName, '--timeout', String(VERB_TIMEOUT_S)];
+  return { id, names, pipeline: defaultPipeline(names), migrate, initArgs };
+}
+
+/** Puts the stack back whatever the outcome: pooler on the source and resumed, unfenced, the reverse pipeline the log names and the migration removed. */
+async function cleanUp(id: string, m: ReturnType<typeof cliMigration>, ctx: { endpoints: StackEndpoints; source: SqlSession; target: SqlSession; connect: ConnectClient }) {
+  const { endpoints, source, target, connect } = ctx;
+  const rows = await target.query(`SELECT step, outcome, detail::text AS detail FROM ${CONTROL_SCHEMA}.events WHERE migration_id = $1 AND verb = 'cutover' AND step = 'start-reverse-pipeline'`, [id]).catch(() => []);
+  const events = rows.map((r) => ({ migrationId: id, actor: '', verb: 'cutover', step: r.step!, outcome: r.outcome as MigrationEvent['outcome'], detail: JSON.parse(r.detail!) as Record<string, unknown> }));
+  await restoreStack(endpoints, source, target, connect, recordedReverse(events, endpoints, bareTables([`public.${APP_TABLE}`])));
+  await removeMigration({ migrationId: id, pipeline: m.pipeline, connect, source, target, bootstrap: endpoints.kafka.bootstrap });
+  for (const side of [source, target]) await side.query(`DROP TABLE IF EXISTS ${APP_TABLE}`);
+}
+
 describe('runbook-harness migrate cutover / rollback: the CLI on the real stack, the application on the pooler', () => {
   test('init → snapshot → two cutovers at once (one refused) → status → rollback: no failed request, every acknowledged write on the source', async ({ source, target, connect, endpoints }) => {
-    const stateDir = inject('stackStateDir');
-    const id = `cut-${randomBytes(3).toString('hex')}`;
-    const flat = id.replace(/-/g, '_');
-    const names = { sourceConnector: `${id}-source`, sinkConnector: `${id}-sink`, topicPrefix: `rh_${flat}`, slotName: `rh_slot_${flat}`, publicationName: `rh_pub_${flat}` };
-    const pipeline = defaultPipeline(names);
-    const migrate = (verb: string, ...args: string[]) => runCli(stateDir, ['migrate', verb, '--migration-id', id, ...args]);
+    const m = cliMigration(inject('stackStateDir'), 'cut');
+    const { id, migrate } = m;
     expect(endpoints.pooler, 'the test stack has a pooler').toBeDefined();
     expect((await poolerAdmin(endpoints).server()).port, 'the pooler points at the source first').toBe(endpoints.source.port);
 
@@ -66,7 +87,7 @@ describe('runbook-harness migrate cutover / rollback: the CLI on the real stack,
     let client: AppClient | undefined;
     try {
       await runbookStep('1. migrate init and migrate snapshot: the application table replicated to the target', async () => {
-        const init = await migrate('init', '--tables', APP_TABLE, '--source-connector', names.sourceConnector, '--sink-connector', names.sinkConnector, '--topic-prefix', names.topicPrefix, '--slot', names.slotName, '--publication', names.publicationName, '--timeout', String(VERB_TIMEOUT_S));
+        const init = await migrate('init', ...m.initArgs);
         expect(init.code, show(init)).toBe(0);
         const snap = await migrate('snapshot', '--json', '--timeout', String(VERB_TIMEOUT_S));
         expect(snap.code, show(snap)).toBe(0);
@@ -157,11 +178,63 @@ describe('runbook-harness migrate cutover / rollback: the CLI on the real stack,
       });
     } finally {
       if (client && !client.stopped) await client.stop();
-      const rows = await target.query(`SELECT step, outcome, detail::text AS detail FROM ${CONTROL_SCHEMA}.events WHERE migration_id = $1 AND verb = 'cutover' AND step = 'start-reverse-pipeline'`, [id]).catch(() => []);
-      const events = rows.map((r) => ({ migrationId: id, actor: '', verb: 'cutover', step: r.step!, outcome: r.outcome as MigrationEvent['outcome'], detail: JSON.parse(r.detail!) as Record<string, unknown> }));
-      await restoreStack(endpoints, source, target, connect, recordedReverse(events, endpoints, bareTables([`public.${APP_TABLE}`])));
-      await removeMigration({ migrationId: id, pipeline, connect, source, target, bootstrap: endpoints.kafka.bootstrap });
-      for (const side of [source, target]) await side.query(`DROP TABLE IF EXISTS ${APP_TABLE}`);
+      await cleanUp(id, m, { endpoints, source, target, connect });
+    }
+  });
+
+  test('a cutover killed mid-way (kill -9 during the drain) is resumed by the next cutover from its event log: no failed request', async ({ source, target, connect, endpoints }) => {
+    const m = cliMigration(inject('stackStateDir'), 'resume');
+    const { id, migrate } = m;
+    await createAppTable(source, target, SEED_ROWS);
+    let client: AppClient | undefined;
+    try {
+      const init = await migrate('init', ...m.initArgs);
+      expect(init.code, show(init)).toBe(0);
+      const snap = await migrate('snapshot', '--timeout', String(VERB_TIMEOUT_S));
+      expect(snap.code, show(snap)).toBe(0);
+      const app = AppClient.start({ url: endpoints.pooler!.url, table: APP_TABLE, keyColumn: APP_KEY, shape: (n) => ({ customer: `c${n % 50}`, amount: `${n % 1000}.25`, note: `resume write ${n}` }) });
+      client = app;
+      await awaitAcknowledged(app, endpoints.source.database, WRITES_PER_PHASE, CONVERGE_LIMIT_MS);
+      const cutoverStarted = Date.now();
+
+      await runbookStep('1. migrate cutover, killed with SIGKILL once its drain has started: the migration is left cutting-over', async () => {
+        const first = migrate('cutover');
+        const pid = await pollUntil({ what: `migrate cutover of ${id} to start its drain step`, limitMs: CONVERGE_LIMIT_MS, intervalMs: 50 }, async () => {
+          const [started] = await target.query(`SELECT count(*)::text AS n FROM ${CONTROL_SCHEMA}.events WHERE migration_id = $1 AND verb = 'cutover' AND step = 'drain' AND outcome = 'started'`, [id]);
+          const [holder] = await target.query(LOCK_HOLDER_SQL, [id]);
+          const m2 = /^rh migrate cutover \S+ pid (\d+)/.exec(holder?.application_name ?? '');
+          return { done: started?.n === '1' && Boolean(m2), seen: `drain started: ${started?.n}; lock holder: ${holder?.application_name ?? 'none'}`, value: Number(m2?.[1]) };
+        });
+        process.kill(pid, 'SIGKILL');
+        const killed = await first;
+        expect(killed.code, show(killed)).not.toBe(0);
+        const status = json<{ migration: Migration }>(await migrate('status', '--json'));
+        expect(status.migration.state).toBe('cutting-over');
+      });
+
+      await runbookStep('2. migrate cutover again: the steps done earlier are skipped, the rest run; the application never failed', async () => {
+        const r = await migrate('cutover', '--json');
+        const out = json<StepsOut & { resumed: boolean; cutoverSeconds: number | null }>(r);
+        const window = app.summary(app.between(cutoverStarted));
+        await attachJson('the resumed cutover', { out, failedRequests: window.failedRequests, failuresByCode: window.failuresByCode, longestWritePauseMs: window.longestWritePause.longestMs });
+        expect.soft(r.code, show(r)).toBe(0);
+        expect.soft(out.resumed).toBe(true);
+        expect.soft(out.state).toBe('cut-over');
+        const skipped = out.steps.filter((s) => s.skipped === 'completed earlier').map((s) => s.name);
+        expect.soft(skipped, 'pause and fence were done before the kill').toEqual(['pause-pooler', 'fence-source']);
+        expect.soft(out.steps.filter((s) => !s.skipped).map((s) => s.name)).toEqual(CUTOVER_STEPS.slice(2));
+        expect.soft(out.cutoverSeconds ?? 0, 'the cutover window runs from the first pause, across the kill').toBeGreaterThan(out.steps.reduce((n, s) => n + s.seconds, 0));
+        expect.soft((await poolerAdmin(endpoints).server()).port, 'the pooler points at the target').toBe(endpoints.target.port);
+        await awaitAcknowledged(app, endpoints.target.database, WRITES_PER_PHASE, CONVERGE_LIMIT_MS, cutoverStarted);
+        const summary = await app.stop();
+        const verdict = await checkHistory(app.history(), target);
+        await attachJson('history checker on the target', { verdict, summary });
+        expect.soft(summary.failedRequests, `failed requests through the kill and the resume: ${JSON.stringify(summary.failuresByCode)}`).toBe(0);
+        expect.soft(verdict.pass, JSON.stringify({ lost: verdict.lost.slice(0, 10), unexpected: verdict.unexpected.slice(0, 10), stale: verdict.stale.slice(0, 5) })).toBe(true);
+      });
+    } finally {
+      if (client && !client.stopped) await client.stop();
+      await cleanUp(id, m, { endpoints, source, target, connect });
     }
   });
 });
