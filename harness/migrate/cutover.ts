@@ -63,6 +63,8 @@ export interface CutoverInputs {
   skip?: CutoverStep[];
   /** Steps an earlier, interrupted run completed (from the event log): not repeated. */
   completed?: CutoverStep[];
+  /** The reverse pipeline an earlier, interrupted run started (its names from the event log); else new names. */
+  reverse?: ReversePipeline;
   limits?: Partial<Record<CutoverStep, number>>;
   record: Recorder;
   /** Each step's body runs inside this (e.g. a scenario's runbookStep). */
@@ -83,9 +85,10 @@ export interface CutoverResult extends StepsOutcome {
 export async function cutover(inputs: CutoverInputs): Promise<CutoverResult> {
   const limit = (step: CutoverStep) => inputs.limits?.[step] ?? DEFAULT_CUTOVER_LIMITS_MS[step];
   const { source, target, pooler } = inputs;
-  const result: CutoverResult = { ok: false, steps: [], switched: false };
+  // A resumed run whose earlier part already switched the pooler must never undo back to the source.
+  const result: CutoverResult = { ok: false, steps: [], switched: inputs.completed?.includes('switch-pooler') ?? false };
   const wants = (step: CutoverStep) => !inputs.skip?.includes(step);
-  if (wants('start-reverse-pipeline')) result.reverse = reversePipeline(inputs.endpoints, [...inputs.tables, MARKER_TABLE]);
+  if (wants('start-reverse-pipeline')) result.reverse = inputs.reverse ?? reversePipeline(inputs.endpoints, [...inputs.tables, MARKER_TABLE]);
   let pausedAt = 0;
   const bodies: Record<CutoverStep, () => Promise<Record<string, unknown> | void>> = {
     'pause-pooler': async () => {

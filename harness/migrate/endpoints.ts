@@ -9,7 +9,7 @@
  */
 import { HarnessError } from '../core/errors.js';
 import type { DatabaseEndpoint, StackEndpoints } from '../env/stack.js';
-import type { PostgresTools } from '../env/stack.js';
+import type { PoolerEndpoint, PostgresTools } from '../env/stack.js';
 
 export interface EndpointFlags {
   'source-url'?: string;
@@ -20,6 +20,9 @@ export interface EndpointFlags {
   'connect-source'?: string;
   'connect-target'?: string;
   'connect-kafka'?: string;
+  'pooler-url'?: string;
+  'pooler-admin-url'?: string;
+  'pooler-databases-file'?: string;
 }
 
 /** Environment variables, named as the runbook's "How to Read the Code Blocks" names the exported URLs. */
@@ -29,7 +32,23 @@ export const ENDPOINT_ENV = {
   connect: 'CONNECT_URL',
   kafka: 'KAFKA_BOOTSTRAP',
   control: 'MIGRATE_CONTROL_URL',
+  pooler: 'POOLER_URL',
+  poolerAdmin: 'POOLER_ADMIN_URL',
+  poolerDatabasesFile: 'POOLER_DATABASES_FILE',
 } as const;
+
+/**
+ * The application endpoint (PgBouncer) a cutover pauses, switches and resumes: its client URL (database = the
+ * pooler's database name, user = the application role the cutover fences), its admin console, and the file holding
+ * its [databases] entry (rewritten by the switch before RELOAD).
+ */
+export interface MigratePooler {
+  url: string;
+  adminUrl: string;
+  database: string;
+  appRole: string;
+  databasesFile: string;
+}
 
 export interface HostPort {
   host: string;
@@ -49,6 +68,10 @@ export interface MigrateEndpoints {
   origin: Record<'source' | 'target' | 'connect' | 'kafka' | 'control', 'flag' | 'env' | 'stack' | 'target' | 'none'>;
   /** pg_dump / psql of the stack (undefined outside a stack: PATH is used). */
   tools?: PostgresTools;
+  /** The pooler, when one was given or the stack has one; `cutover` and `rollback` need it (requirePoolerEndpoint). */
+  pooler?: MigratePooler;
+  /** Why there is no pooler (the one-line error requirePoolerEndpoint throws). */
+  poolerMissing?: string;
 }
 
 /** Parses a postgres:// URL into the fields the connector templates need; one-line error naming the flag. */
@@ -116,6 +139,7 @@ export function resolveEndpoints(flags: EndpointFlags, env: Record<string, strin
     target: view('connect-target', target, sameAsStack(target.url, s?.target.url) ? s?.connectView.target : undefined),
     kafkaBootstrap: flags['connect-kafka'] ?? (kafka && kafka === s?.kafka.bootstrap ? s.connectView.kafkaBootstrap : kafka) ?? '',
   };
+  const { pooler, missing: poolerMissing } = resolvePooler(flags, env, s?.pooler);
   const usesStackDb = sameAsStack(source.url, s?.source.url) || sameAsStack(target.url, s?.target.url);
   return {
     source,
@@ -126,5 +150,38 @@ export function resolveEndpoints(flags: EndpointFlags, env: Record<string, strin
     connectView,
     origin: { source: sourceOrigin, target: targetOrigin, connect: connectOrigin, kafka: kafkaOrigin, control: controlFlag ? controlOrigin : 'target' },
     tools: usesStackDb ? stack?.tools : undefined,
+    ...(pooler ? { pooler } : { poolerMissing }),
   };
+}
+
+const POOLER_REMEDY = `pass --pooler-url and --pooler-admin-url (or set ${ENDPOINT_ENV.pooler}, ${ENDPOINT_ENV.poolerAdmin}), or start a stack with a pooler ('runbook-harness up')`;
+
+/**
+ * flag > env > stack, as for the other URLs; the URL and the admin URL come from the same place or the stack's
+ * databases file is not theirs. The stack's databases file goes with the stack's own pooler only.
+ */
+export function resolvePooler(flags: EndpointFlags, env: Record<string, string | undefined>, stackPooler: PoolerEndpoint | undefined): { pooler?: MigratePooler; missing?: string } {
+  const url = flags['pooler-url'] ?? env[ENDPOINT_ENV.pooler];
+  const adminUrl = flags['pooler-admin-url'] ?? env[ENDPOINT_ENV.poolerAdmin];
+  const file = flags['pooler-databases-file'] ?? env[ENDPOINT_ENV.poolerDatabasesFile];
+  if (!url && !adminUrl) {
+    if (!stackPooler) return { missing: `no pooler (the application endpoint a cutover switches): ${POOLER_REMEDY}` };
+    const { url: u, adminUrl: a, database, appRole, databasesFile } = stackPooler;
+    return { pooler: { url: u, adminUrl: a, database, appRole, databasesFile: file ?? databasesFile } };
+  }
+  if (!url) return { missing: `the pooler admin URL (--pooler-admin-url or ${ENDPOINT_ENV.poolerAdmin}) was given without the pooler URL (--pooler-url or ${ENDPOINT_ENV.pooler}): give both` };
+  // The application's own POOLER_URL for the stack's pooler needs no admin URL: the stack has it.
+  if (!adminUrl && stackPooler && url === stackPooler.url) return resolvePooler({ 'pooler-databases-file': file }, {}, stackPooler);
+  if (!adminUrl) return { missing: `the pooler URL (--pooler-url or ${ENDPOINT_ENV.pooler}) was given without its admin URL (--pooler-admin-url or ${ENDPOINT_ENV.poolerAdmin}): give both` };
+  const app = databaseEndpoint(url, 'the pooler URL (--pooler-url)');
+  databaseEndpoint(adminUrl, 'the pooler admin URL (--pooler-admin-url)');
+  const databasesFile = file ?? (stackPooler && stackPooler.adminUrl === adminUrl ? stackPooler.databasesFile : undefined);
+  if (!databasesFile) return { missing: `the pooler at --pooler-url has no databases file: pass --pooler-databases-file FILE (or ${ENDPOINT_ENV.poolerDatabasesFile}), the file holding its [databases] entry, which the switch rewrites before RELOAD` };
+  return { pooler: { url, adminUrl, database: app.database, appRole: app.user, databasesFile } };
+}
+
+/** The pooler, or the one-line error naming the flags that give it. */
+export function requirePoolerEndpoint(endpoints: MigrateEndpoints): MigratePooler {
+  if (endpoints.pooler) return endpoints.pooler;
+  throw new HarnessError(endpoints.poolerMissing ?? `no pooler: ${POOLER_REMEDY}`);
 }

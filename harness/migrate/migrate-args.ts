@@ -15,12 +15,16 @@ export const COMMON_STRING_FLAGS = [
   'connect-source',
   'connect-target',
   'connect-kafka',
+  'pooler-url',
+  'pooler-admin-url',
+  'pooler-databases-file',
 ] as const;
 export const COMMON_BOOLEAN_FLAGS = ['json'] as const;
 
 export const COMMON_USAGE =
   '--migration-id ID [--json] [--timeout SECONDS] [--source-url URL] [--target-url URL] [--connect-url URL] [--kafka-bootstrap HOST:PORT] ' +
-  '[--control-url URL] [--connect-source HOST:PORT] [--connect-target HOST:PORT] [--connect-kafka HOST:PORT]';
+  '[--control-url URL] [--connect-source HOST:PORT] [--connect-target HOST:PORT] [--connect-kafka HOST:PORT] ' +
+  '[--pooler-url URL] [--pooler-admin-url URL] [--pooler-databases-file FILE]';
 
 export interface CommonArgs {
   migrationId: string;
@@ -66,7 +70,7 @@ export function splitCommonArgs(verb: string, args: string[]): CommonArgs {
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`migrate ${verb}: --timeout must be a positive number of seconds, got '${values.timeout}'`);
   }
   const endpoints: EndpointFlags = {};
-  for (const key of ['source-url', 'target-url', 'connect-url', 'kafka-bootstrap', 'control-url', 'connect-source', 'connect-target', 'connect-kafka'] as const) {
+  for (const key of ['source-url', 'target-url', 'connect-url', 'kafka-bootstrap', 'control-url', 'connect-source', 'connect-target', 'connect-kafka', 'pooler-url', 'pooler-admin-url', 'pooler-databases-file'] as const) {
     if (values[key] !== undefined) endpoints[key] = values[key];
   }
   return { migrationId, json, timeoutSeconds, endpoints, rest };

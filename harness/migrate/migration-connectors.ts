@@ -1,8 +1,8 @@
 /**
  * The Debezium PostgreSQL source and the JDBC sink of one migration, from the fixtures/connectors templates, filled
  * with the migration's recorded names (connectors, topic prefix, slot, publication) and the endpoints Connect uses.
- * The source also captures the heartbeat table (lag probes) and the signal table (`resync`, incremental snapshots);
- * the sink skips the signal table's topic.
+ * The source also captures the heartbeat table (lag probes), the drain marker table (`cutover`) and the signal table
+ * (`resync`, incremental snapshots); the sink skips the signal table's topic.
  */
 import { connectorVariables, DEFAULT_PIPELINE, SINK_CONNECTOR, sourceConnectorName } from '../env/connector-variables.js';
 import type { StackEndpoints } from '../env/stack.js';
@@ -10,9 +10,12 @@ import { loadConnectorTemplate, type ConnectorDefinition } from '../pipeline/con
 import { DEFAULT_HEARTBEAT_TABLE } from '../verify/lag.js';
 import type { MigrationPipeline } from './control-store.js';
 import type { MigrateEndpoints } from './endpoints.js';
+import { MARKER_TABLE } from './drain.js';
 
 export const SIGNAL_TABLE = 'runbook_harness_signal';
 export const MIGRATE_SCHEMA = 'public';
+/** The cutover's drain marker (harness/migrate/drain.ts): captured by the forward pipeline so a drain can be observed. */
+export const MIGRATE_MARKER_TABLE = `${MIGRATE_SCHEMA}.${MARKER_TABLE}`;
 
 /** The runbook's names (postgres-source, postgresql-sink, warehouse, debezium_warehouse, dbz_warehouse) unless overridden. */
 export function defaultPipeline(overrides: Partial<MigrationPipeline> = {}): MigrationPipeline {
@@ -38,8 +41,9 @@ export function migrationConnectors(endpoints: MigrateEndpoints, pipeline: Migra
     connectView: endpoints.connectView,
   } as unknown as StackEndpoints;
   const bare = (t: string) => t.slice(t.indexOf('.') + 1);
+  const captured = [...tables, pipeline.heartbeatTable, MIGRATE_MARKER_TABLE, pipeline.signalTable];
   const variables = connectorVariables(stackLike, {
-    tables: [...tables, pipeline.heartbeatTable, pipeline.signalTable].map(bare),
+    tables: captured.map(bare),
     topicPrefix: pipeline.topicPrefix,
     slotName: pipeline.slotName,
     publicationName: pipeline.publicationName,
@@ -48,7 +52,7 @@ export function migrationConnectors(endpoints: MigrateEndpoints, pipeline: Migra
   const sink = loadConnectorTemplate(SINK_CONNECTOR, variables);
   source.name = pipeline.sourceConnector;
   sink.name = pipeline.sinkConnector;
-  source.config['table.include.list'] = [...tables, pipeline.heartbeatTable, pipeline.signalTable].join(',');
+  source.config['table.include.list'] = captured.join(',');
   source.config['signal.data.collection'] = pipeline.signalTable;
   const schema = escapeRegex(pipeline.schemas[0] ?? MIGRATE_SCHEMA);
   sink.config['topics.regex'] = `${escapeRegex(pipeline.topicPrefix)}\\.${schema}\\.(?!${escapeRegex(bare(pipeline.signalTable))}$).+`;

@@ -21,12 +21,17 @@ import type { AppClient } from '../workload/app-client.js';
 export const APP_TABLE = 'app_orders';
 export const APP_KEY = 'order_id';
 
-/** The application's table, fresh on both sides: created on the source with `seedRows` rows, schema copied to the target. */
-export async function prepareAppTable(source: SqlSession, target: SqlSession, endpoints: StackEndpoints, tools: PostgresTools, seedRows: number): Promise<{ dumpSeconds: number; targetSequence: string | null }> {
+/** The application's table on the source only (keys from a sequence), `seedRows` rows; none of it (nor the marker table) on the target. */
+export async function createAppTable(source: SqlSession, target: SqlSession, seedRows: number): Promise<void> {
   for (const side of [source, target]) await side.query(`DROP TABLE IF EXISTS ${APP_TABLE}, ${MARKER_TABLE}`);
   await source.query(`CREATE TABLE ${APP_TABLE} (${APP_KEY} bigserial PRIMARY KEY, customer text NOT NULL, amount numeric(10,2) NOT NULL, note text)`);
   await ensureMarkerTable(source);
   await source.query(`INSERT INTO ${APP_TABLE} (customer, amount, note) SELECT 'seed ' || g, g % 1000, 'seeded' FROM generate_series(1, ${seedRows}) g`);
+}
+
+/** The application's table, fresh on both sides: created on the source with `seedRows` rows, schema copied to the target. */
+export async function prepareAppTable(source: SqlSession, target: SqlSession, endpoints: StackEndpoints, tools: PostgresTools, seedRows: number): Promise<{ dumpSeconds: number; targetSequence: string | null }> {
+  await createAppTable(source, target, seedRows);
   const started = Date.now();
   // Copy the schema (not the data: the snapshot brings it), as Create Target Database does.
   const dump = await runCommand(tools.pgDump, ['--schema-only', '--no-publications', `--table=${APP_TABLE}`, `--table=${MARKER_TABLE}`, `--dbname=${endpoints.source.url}`], { limitMs: 60_000 });

@@ -69,6 +69,8 @@ export interface AppClientSummary {
   /** Acknowledged writes per database that acknowledged them. */
   acknowledgedBy: Record<string, number>;
   reconnects: number;
+  /** Requests still under way when the summary was taken (none after stop()); not counted as failed. */
+  inFlight: number;
   /** Time covered by failed requests (the union of their start..end): the application's downtime. */
   failedSeconds: number;
   durationSeconds: number;
@@ -83,6 +85,8 @@ export class AppClient {
   private running = true;
   private n = 0;
   private readonly requests: AppRequest[] = [];
+  /** Requests begun and not yet answered. */
+  private readonly inFlight = new Set<AppRequest>();
   private readonly ownKeys: number[] = [];
   private readonly finalState = new Map<number, Record<string, string> | null>();
   private readonly attempts: WriteAttempt[] = [];
@@ -127,7 +131,9 @@ export class AppClient {
   }
 
   summary(requests = this.requests, until = this.stoppedAt ?? Date.now()): AppClientSummary {
-    const failed = requests.filter((r) => r.outcome !== 'ok');
+    // A request still under way (held by a paused pooler, say) has not failed: it is counted apart.
+    const inFlight = requests.filter((r) => this.inFlight.has(r)).length;
+    const failed = requests.filter((r) => r.outcome !== 'ok' && !this.inFlight.has(r));
     const failuresByCode: Record<string, number> = {};
     for (const r of failed) failuresByCode[r.sqlstate ?? 'none'] = (failuresByCode[r.sqlstate ?? 'none'] ?? 0) + 1;
     const acknowledgedBy: Record<string, number> = {};
@@ -137,6 +143,7 @@ export class AppClient {
       writes: requests.filter((r) => r.kind === 'write').length,
       reads: requests.filter((r) => r.kind === 'read').length,
       failedRequests: failed.length,
+      inFlight,
       failedWrites: failed.filter((r) => r.kind === 'write').length,
       failedReads: failed.filter((r) => r.kind === 'read').length,
       failuresByCode,
@@ -201,6 +208,7 @@ export class AppClient {
       const seq = this.requests.length;
       const request: AppRequest = { seq, kind, op: 'select', start: tick, end: tick, outcome: 'indeterminate' };
       this.requests.push(request);
+      this.inFlight.add(request);
       let broken = false;
       try {
         if (!client) {
@@ -219,6 +227,7 @@ export class AppClient {
         if (kind === 'write') this.recordWriteFailure(request);
       } finally {
         request.end = Date.now();
+        this.inFlight.delete(request);
       }
       if (broken && client) {
         await client.end().catch(() => undefined);

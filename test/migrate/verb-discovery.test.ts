@@ -14,6 +14,6 @@ describe('migrate verb discovery', () => {
   });
 
   it('the shipped verbs are all there', () => {
-    expect(verbNames()).toEqual(expect.arrayContaining(['compare', 'halt', 'init', 'lag', 'report', 'restart', 'resync', 'snapshot', 'status', 'validate']));
+    expect(verbNames()).toEqual(expect.arrayContaining(['compare', 'cutover', 'halt', 'init', 'lag', 'report', 'restart', 'resync', 'rollback', 'snapshot', 'status', 'validate']));
   });
 });

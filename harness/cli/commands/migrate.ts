@@ -43,7 +43,7 @@ async function helpText(): Promise<string> {
 }
 
 export const command: CliCommand = {
-  summary: 'the migration orchestrator: init, snapshot, status, lag, validate, compare, halt, restart, resync, report, …',
+  summary: 'the migration orchestrator: init, snapshot, status, lag, validate, compare, halt, restart, resync, cutover, rollback, report, …',
   async run(args) {
     const [name, ...rest] = args;
     if (!name || name === '--help' || name === '-h' || name === 'help') {

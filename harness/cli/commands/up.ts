@@ -14,6 +14,8 @@ export function endpointSummary(endpoints: StackEndpoints, startupSeconds?: numb
     kafka: { bootstrap: endpoints.kafka.bootstrap },
     connect: { url: endpoints.connect.url },
     toxiproxy: { url: endpoints.toxiproxy.url, proxies: endpoints.toxiproxy.proxies },
+    /** The application endpoint (PgBouncer) `migrate cutover` switches; point the application at `url`. */
+    pooler: endpoints.pooler ? { url: endpoints.pooler.url, adminUrl: endpoints.pooler.adminUrl } : null,
     startupSeconds,
   };
 }
@@ -50,6 +52,7 @@ export const command: CliCommand = {
           `  kafka      ${summary.kafka.bootstrap}`,
           `  connect    ${summary.connect.url}`,
           `  toxiproxy  ${summary.toxiproxy.url}`,
+          ...(summary.pooler ? [`  pooler     ${summary.pooler.url} (the application endpoint; admin ${summary.pooler.adminUrl})`] : []),
           `  pg_dump    ${summary.postgresTools.pgDump} (psql, pg_restore beside it)`,
           parsed.values.bare ? '  (bare: no sample tables, no connectors)' : '  connectors postgres-source -> postgresql-sink RUNNING; tables customers, orders, products',
           "stop it with 'runbook-harness down'",

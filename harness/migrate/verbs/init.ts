@@ -2,7 +2,7 @@
  * migrate init: the runbook's "Initialize migration" and "Create target database" steps as one checked action.
  *   1. the source is ready for logical decoding (wal_level = logical)
  *   2. assessSchema: every table has what CDC needs (a primary key, a REPLICA IDENTITY that carries it), with fixes
- *   3. the heartbeat and signal tables exist in the source (lag probes; `resync` incremental snapshots)
+ *   3. the heartbeat, drain marker and signal tables exist in the source (lag probes; `cutover`'s drain; `resync`)
  *   4. pg_dump -s of the source schema (types, functions, sequences, the migrated tables) into the target, in one transaction
  *   5. the migration is recorded (state initialized) with its tables and pipeline names
  * A failed check (1, 2) exits 1 before anything is created or copied.
@@ -13,7 +13,8 @@ import { UsageError } from '../../cli/errors.js';
 import { ensureHeartbeatTable } from '../../verify/lag.js';
 import { databaseIdentity } from '../database-identity.js';
 import { listFlag } from '../migrate-args.js';
-import { defaultPipeline, MIGRATE_SCHEMA } from '../migration-connectors.js';
+import { ensureMarkerTable } from '../drain.js';
+import { defaultPipeline, MIGRATE_MARKER_TABLE, MIGRATE_SCHEMA } from '../migration-connectors.js';
 import { assessSchema } from '../schema-compat.js';
 import { copySchema } from '../schema-copy.js';
 import { listTables, tableExists, tableRef, walLevel } from '../table-catalog.js';
@@ -61,7 +62,7 @@ export const verb: MigrateVerb = {
     // 1. logical decoding
     const level = await walLevel(source);
     // 2. the tables and what CDC needs of them
-    const helperTables = [pipeline.heartbeatTable, pipeline.signalTable];
+    const helperTables = [pipeline.heartbeatTable, MIGRATE_MARKER_TABLE, pipeline.signalTable];
     const all = (await listTables(source, pipeline.schemas)).filter((t) => !helperTables.includes(t));
     const requested = listFlag(v.tables)?.map((t) => (t.includes('.') ? t : `${MIGRATE_SCHEMA}.${t}`));
     const unknown = requested?.filter((t) => !all.includes(t)) ?? [];
@@ -89,6 +90,7 @@ export const verb: MigrateVerb = {
 
     // 3. helper tables in the source
     await ensureHeartbeatTable({ source, table: pipeline.heartbeatTable });
+    await ensureMarkerTable(source);
     await source.query(`CREATE TABLE IF NOT EXISTS ${tableRef(pipeline.signalTable)} (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048) NULL)`);
 
     // 4. schema copy
