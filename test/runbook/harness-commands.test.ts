@@ -15,10 +15,20 @@ describe('lint knows the real harness command lines', () => {
     it(`runbook-harness ${name}`, () => {
       const help = runCommandSync(process.execPath, ['bin/runbook-harness.js', name, '--help']);
       expect(help.exitCode).toBe(0);
-      const real = new Set(help.stdout.match(/--[a-z][a-z-]*/g) ?? []);
+      const flags = (text: string) => new Set(text.match(/--[a-z][a-z-]*/g) ?? []);
+      const real = flags(help.stdout);
       const spec = HARNESS_COMMANDS[name];
-      const ours = [...spec.options, ...Object.values(spec.actions ?? {}).flatMap((a) => a.options)];
-      expect(ours.filter((o) => !real.has(o))).toEqual([]);
+      expect(spec.options.filter((o) => !real.has(o))).toEqual([]);
+      for (const [action, actionSpec] of Object.entries(spec.actions ?? {})) {
+        let missing = actionSpec.options.filter((o) => !real.has(o));
+        // A command whose actions have options of their own (migrate <verb>) lists them in the action's help.
+        if (missing.length) {
+          const actionHelp = runCommandSync(process.execPath, ['bin/runbook-harness.js', name, action, '--help']);
+          const actionReal = flags(actionHelp.stdout);
+          missing = missing.filter((o) => !actionReal.has(o));
+        }
+        expect(missing, `${name} ${action}`).toEqual([]);
+      }
     });
   }
 });

@@ -7,7 +7,8 @@ import { lintJson } from '../../harness/runbook/lint/lint-json.js';
 import { lintShell, jsonHeredocs } from '../../harness/runbook/lint/lint-shell.js';
 import { lintProperties } from '../../harness/runbook/lint/lint-properties.js';
 import { lintFiles } from '../../harness/runbook/lint/lint-runbook.js';
-import { checkHarnessCommand, shellWords } from '../../harness/runbook/lint/harness-commands.js';
+import { readdirSync } from 'node:fs';
+import { checkHarnessCommand, MIGRATE_VERB_NAMES, shellWords } from '../../harness/runbook/lint/harness-commands.js';
 import { splitSql } from '../../harness/runbook/lint/sql-split.js';
 import { INSTALLED_CONNECTOR_CLASSES } from '../../harness/runbook/lint/connector-rules.js';
 
@@ -141,6 +142,17 @@ describe('shell', () => {
     expect(checkHarnessCommand(shellWords('lag --follow'))).toEqual(["'runbook-harness lag' has no option --follow"]);
     expect(checkHarnessCommand(shellWords('orchestrate --id 1'))[0]).toMatch(/^'runbook-harness orchestrate' is not a harness command/);
     expect(brief(lintShell('x=1\nrunbook-harness kafka groups\n', ctx))).toEqual(['11 error harness-command']);
+  });
+
+  it('checks migrate verbs and their options, and knows every verb the CLI has', () => {
+    expect(checkHarnessCommand(shellWords('migrate cutover --migration-id m1 --timeout 60 --json'))).toEqual([]);
+    expect(checkHarnessCommand(shellWords('migrate validate --migration-id m1 --table orders --sample-size 100'))).toEqual([]);
+    expect(checkHarnessCommand(shellWords('migrate cutover'))).toEqual(["'runbook-harness migrate cutover' needs --migration-id"]);
+    expect(checkHarnessCommand(shellWords('migrate compare --migration-id m1'))).toEqual(["'runbook-harness migrate compare' needs --table"]);
+    expect(checkHarnessCommand(shellWords('migrate snapshot --migration-id m1 --tabels=orders'))).toEqual(["'runbook-harness migrate snapshot' has no option --tabels"]);
+    expect(checkHarnessCommand(shellWords('migrate teleport --migration-id m1'))[0]).toMatch(/^'runbook-harness migrate' needs one of: init, .*\(got 'teleport'\)$/);
+    const verbFiles = readdirSync(path.join(import.meta.dirname, '../../harness/migrate/verbs')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+    expect([...MIGRATE_VERB_NAMES].sort()).toEqual(verbFiles.sort());
   });
 
   it('warns on a restart that leaves the tasks alone, unless the block restarts tasks too', () => {

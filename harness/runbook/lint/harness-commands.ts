@@ -3,6 +3,7 @@
  * names anything else would fail when run, so lint reports it. The table is the contract for commands still being
  * written (connector, kafka); test/runbook/harness-commands.test.ts checks it against every command that exists.
  */
+import { COMMON_BOOLEAN_FLAGS, COMMON_STRING_FLAGS } from '../../migrate/migrate-args.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,24 @@ interface CommandSpec {
   /** Number of positional arguments (after the action, if any); -1 = any number, at least one. */
   positional?: number;
 }
+
+/** `migrate <verb>`: the flags every verb shares, then each verb's own (valued ones take a value). */
+const MIGRATE_COMMON = [...COMMON_STRING_FLAGS, ...COMMON_BOOLEAN_FLAGS].map((f) => `--${f}`);
+const MIGRATE_VERBS: Record<string, { flags?: string[]; switches?: string[]; required?: string[][] }> = {
+  init: { flags: ['--tables', '--pg-dump', '--psql', '--source-connector', '--sink-connector', '--topic-prefix', '--slot', '--publication'], switches: ['--skip-schema-copy'] },
+  snapshot: { flags: ['--tables', '--interval'] },
+  status: { flags: ['--events'] },
+  lag: {},
+  validate: { flags: ['--table', '--sample-size'], switches: ['--check-row-counts', '--check-checksums'] },
+  compare: { flags: ['--table', '--max-keys'], switches: ['--verbose', '--detailed'], required: [['--table']] },
+  halt: { flags: ['--reason'], switches: ['--stop'] },
+  restart: {},
+  resync: { flags: ['--table', '--interval'], required: [['--table']] },
+  report: { flags: ['--output'], required: [['--output']] },
+  cutover: {},
+  rollback: { flags: ['--reason'] },
+};
+export const MIGRATE_VERB_NAMES = Object.keys(MIGRATE_VERBS);
 
 const CONNECTOR_ACTION = { options: ['--file', '--include-tasks', '--only-failed'], valued: ['--file'], positional: 1 };
 
@@ -53,6 +72,19 @@ export const HARNESS_COMMANDS: Record<string, CommandSpec> = {
   lag: {
     options: ['--json', '--watch', '--interval', '--count', '--connector', '--slot', '--heartbeat-table', '--no-heartbeat', '--timeout', '--source-url', '--target-url', '--bootstrap'],
     valued: ['--interval', '--count', '--connector', '--slot', '--heartbeat-table', '--timeout', '--source-url', '--target-url', '--bootstrap'],
+  },
+  migrate: {
+    options: [],
+    actions: Object.fromEntries(
+      Object.entries(MIGRATE_VERBS).map(([verb, v]) => [
+        verb,
+        {
+          options: [...MIGRATE_COMMON, ...(v.flags ?? []), ...(v.switches ?? [])],
+          valued: [...COMMON_STRING_FLAGS.map((f) => `--${f}`), ...(v.flags ?? [])],
+          required: [['--migration-id'], ...(v.required ?? [])],
+        },
+      ]),
+    ),
   },
   lint: { options: ['--json', '--errors-only', '--no-connect'], positional: -1 },
   coverage: { options: ['--json'] },
