@@ -40,12 +40,13 @@ describe(section.title, () => {
       const shell = migrationShell({ stateDir: inject('stackStateDir'), endpoints, pgTools, topicPrefix: pipeline.names.topicPrefix });
       onTestFinished(() => shell.dispose());
 
-      await runbookStep('Without a replicated heartbeat table, lag skips the heartbeat and exits 0 (with the sink paused)', async () => {
+      await runbookStep('Without a replicated heartbeat table, lag gives no verdict and exits 2 (with the sink paused)', async () => {
         await connect.pauseConnector(pipeline.sinkName);
         try {
           const r = await shell.run(lag);
           expect(r.stdout).toMatch(/heartbeat: skipped \(heartbeat table runbook_harness_heartbeat missing in the target/);
-          expect(r.exitCode, 'nothing judged, nothing flagged: why the section creates the heartbeat table').toBe(0);
+          expect(r.stderr).toMatch(/no verdict on the replication-lag SLO: heartbeat table runbook_harness_heartbeat missing in the target/);
+          expect(r.exitCode, 'nothing judged is not a pass: why the section creates the heartbeat table').toBe(2);
         } finally {
           await connect.resumeConnector(pipeline.sinkName);
         }

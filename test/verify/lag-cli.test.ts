@@ -25,11 +25,16 @@ function lag(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 const urls = () => ['--source-url', source.url, '--target-url', target.url, '--bootstrap', '127.0.0.1:1'];
 
 describe('runbook-harness lag', () => {
-  it('reports slot bytes and explains a skipped heartbeat and an unreachable Kafka', async () => {
+  it('reports slot bytes and explains a skipped heartbeat and an unreachable Kafka; no heartbeat is no verdict (exit 2)', async () => {
     await source.sql("SELECT pg_create_logical_replication_slot('debezium_slot', 'pgoutput')");
     const r = await lag('--json', ...urls());
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    // Not measured is not a pass: one line saying so and the remedy, after the snapshot.
+    expect(r.stderr).toMatch(/^runbook-harness: lag: no verdict on the replication-lag SLO: heartbeat table runbook_harness_heartbeat missing in the source; create it .* or pass --no-heartbeat/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.code).toBe(2);
+    const opted = await lag('--json', '--no-heartbeat', ...urls());
+    expect(opted.code, opted.stderr).toBe(0);
+    expect(JSON.parse(opted.stdout.trim()).heartbeat).toEqual({ skipped: '--no-heartbeat' });
     const snapshot = JSON.parse(r.stdout.trim());
     expect(snapshot.heartbeat.skipped).toMatch(/heartbeat table runbook_harness_heartbeat missing in the source/);
     expect(snapshot.consumer).toMatchObject({ group: 'connect-postgresql-sink', error: expect.stringMatching(/127\.0\.0\.1:1/) });

@@ -1,11 +1,13 @@
 /**
  * runbook-harness lag: replication lag now. Heartbeat (source write -> seen in target), the sink's consumer-group
  * lag, and PostgreSQL replication-slot lag in bytes. --watch repeats every --interval seconds (until --count
- * snapshots, or Ctrl-C). Exit 0, or 1 when the heartbeat lag breaks the replication-lag SLO, 2 on an error.
+ * snapshots, or Ctrl-C). Exit 0, or 1 when the heartbeat lag breaks the replication-lag SLO, 2 on an error or when
+ * the heartbeat could not be measured (its table missing on a side): then the SLO was not judged, and a gate must
+ * not read that as a pass. --no-heartbeat opts out of the verdict explicitly.
  */
 import type { CliCommand } from '../command.js';
 import { parseCommandArgs } from '../command.js';
-import { UsageError } from '../errors.js';
+import { HarnessError, UsageError } from '../errors.js';
 import { requireRunningStack } from '../../env/state.js';
 import { openSession, type SqlSession } from '../../verify/reconcile/index.js';
 import {
@@ -74,6 +76,7 @@ export const command: CliCommand = {
       target = await openSession(targetUrl, 'target', { connections: 1 });
       const samples: HeartbeatSample[] = [];
       let worst = 0;
+      let unmeasured: string | undefined;
       for (let i = 0; i < count; i++) {
         const started = Date.now();
         const hb = { source, target, table, timeoutMs };
@@ -92,6 +95,7 @@ export const command: CliCommand = {
           : !sample
             ? { skipped: `heartbeat table ${table} missing in the ${!exists?.source ? 'source' : 'target'}; create it in the source and include it in the source connector (see harness/verify/README.md)` }
             : { lagSeconds: sample.lagSeconds, timedOut: sample.timedOut, writtenAt: sample.writtenAt, resolutionSeconds: sample.resolutionSeconds, ...(samples.length > 1 ? { p50: timeline.p50, p95: timeline.p95, max: timeline.max, samples: timeline.count } : {}) };
+        if (!v['no-heartbeat'] && !sample) unmeasured = `heartbeat table ${table} missing in the ${!exists?.source ? 'source' : 'target'}`;
         const snapshot = { at: new Date().toISOString(), source: source.endpoint, target: target.endpoint, heartbeat, consumer, slots, verdict };
         if (v.json) process.stdout.write(JSON.stringify(snapshot) + '\n');
         else {
@@ -103,6 +107,8 @@ export const command: CliCommand = {
         }
         if (i + 1 < count) await new Promise((r) => setTimeout(r, Math.max(0, interval * 1000 - (Date.now() - started))));
       }
+      // Not measured is not a pass: say so in one line and exit 2 (after the snapshots, which still show the rest).
+      if (unmeasured) throw new HarnessError(`lag: no verdict on the replication-lag SLO: ${unmeasured}; create it in the source and include it in the source connector (harness/verify/README.md), or pass --no-heartbeat to read the other figures only`);
       return worst;
     } finally {
       await Promise.all([source.close().catch(() => {}), target?.close().catch(() => {})]);
