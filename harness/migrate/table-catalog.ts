@@ -21,6 +21,25 @@ export async function listTables(session: SqlSession, schemas: string[]): Promis
   return rows.map((r) => r.name!);
 }
 
+/**
+ * Sequences (schema.name) owned by a column of one of `tables`. pg_dump --schema copies a sequence whose table is
+ * excluded as a free-standing object; a migration that leaves a table out leaves its sequence out too.
+ */
+export async function ownedSequences(session: SqlSession, tables: string[]): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const rows = await session.query(
+    `SELECT sn.nspname || '.' || s.relname AS name
+       FROM pg_depend d
+       JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace
+       JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+      WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+        AND (tn.nspname || '.' || t.relname) = ANY ($1::text[])
+      ORDER BY 1`,
+    [`{${tables.map((t) => `"${t.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`],
+  );
+  return rows.map((r) => r.name!);
+}
+
 export async function tableExists(session: SqlSession, qualified: string): Promise<boolean> {
   const rows = await session.query('SELECT (to_regclass($1) IS NOT NULL)::text AS found', [tableRef(qualified)]);
   return rows[0]?.found === 'true';

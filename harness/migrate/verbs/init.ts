@@ -17,7 +17,7 @@ import { ensureMarkerTable } from '../drain.js';
 import { defaultPipeline, MIGRATE_MARKER_TABLE, MIGRATE_SCHEMA } from '../migration-connectors.js';
 import { assessSchema } from '../schema-compat.js';
 import { copySchema } from '../schema-copy.js';
-import { listTables, tableExists, tableRef, walLevel } from '../table-catalog.js';
+import { listTables, ownedSequences, tableExists, tableRef, walLevel } from '../table-catalog.js';
 import type { MigrateVerb } from '../verb.js';
 
 const USAGE =
@@ -103,7 +103,10 @@ export const verb: MigrateVerb = {
           schemas: pipeline.schemas,
           // The schema's types, functions and sequences, and of its tables only the migrated ones: the helper
           // tables stay out (the sink creates the heartbeat table; the signal table lives in the source only).
-          excludeTables: [...(await listTables(source, pipeline.schemas)).filter((t) => !tables.includes(t)), ...helperTables],
+          excludeTables: await (async () => {
+            const left = [...(await listTables(source, pipeline.schemas)).filter((t) => !tables.includes(t)), ...helperTables];
+            return [...left, ...(await ownedSequences(source, left))];
+          })(),
           limitMs: ctx.timeoutMs,
         });
     if (copy) ctx.progress(`migrate init: schema copied to the target with ${copy.pgDump} in ${copy.seconds.toFixed(1)} s (${Object.entries(copy.created).map(([k, n]) => `${n} ${k}`).join(', ')})`);
