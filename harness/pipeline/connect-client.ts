@@ -122,7 +122,7 @@ export class ConnectClient {
   // ---- mutations (each waits for the state it asked for) -------------------------------------
 
   /** PUT /connectors/{name}/config: creates or updates, then waits until it runs again. */
-  async putConnectorConfig(name: string, config: ConnectorConfig, expect: ConnectorStateName = 'RUNNING'): Promise<ConnectorStatus> {
+  async putConnectorConfig(name: string, config: ConnectorConfig, expect: ConnectorStateName | ConnectorStateName[] = 'RUNNING'): Promise<ConnectorStatus> {
     await this.request('PUT', `/connectors/${encodeURIComponent(name)}/config`, config);
     return this.awaitConnectorState(name, expect);
   }
@@ -230,9 +230,12 @@ export class ConnectClient {
    * FAILED, with the task's trace, rather than waiting out the limit; after a restart the old FAILED
    * status may still show for a moment, so FAILED ends the wait only once `failedGraceMs` has passed.
    */
-  async awaitConnectorState(name: string, expected: ConnectorStateName, limitMs = this.stateLimitMs, failedGraceMs = 0): Promise<ConnectorStatus> {
+  async awaitConnectorState(name: string, expected: ConnectorStateName | ConnectorStateName[], limitMs = this.stateLimitMs, failedGraceMs = 0): Promise<ConnectorStatus> {
     const started = Date.now();
-    return pollUntil({ what: `connector ${name} to be ${expected}`, limitMs, intervalMs: 250 }, async () => {
+    // Several states: any of them ends the wait (a control run's sink may be RUNNING or already FAILED).
+    const states = Array.isArray(expected) ? expected : [expected];
+    const wanted = states.join(' or ');
+    return pollUntil({ what: `connector ${name} to be ${wanted}`, limitMs, intervalMs: 250 }, async () => {
       let status: ConnectorStatus;
       try {
         status = await this.getConnectorStatus(name);
@@ -242,10 +245,10 @@ export class ConnectClient {
       }
       const state = summariseState(status);
       const abort =
-        state === 'FAILED' && expected !== 'FAILED' && Date.now() - started >= failedGraceMs
-          ? new ConnectError('GET', `/connectors/${name}/status`, 200, `connector ${name} FAILED while waiting for ${expected}: ${firstTrace(status)}`)
+        state === 'FAILED' && !states.includes('FAILED') && Date.now() - started >= failedGraceMs
+          ? new ConnectError('GET', `/connectors/${name}/status`, 200, `connector ${name} FAILED while waiting for ${wanted}: ${firstTrace(status)}`)
           : undefined;
-      return { done: state === expected, abort, seen: `${state} (connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',') || 'none'})`, value: status };
+      return { done: states.includes(state), abort, seen: `${state} (connector ${status.connector.state}, tasks ${status.tasks.map((t) => t.state).join(',') || 'none'})`, value: status };
     });
   }
 }
