@@ -18,6 +18,7 @@ import { resetSampleTables } from '../../harness/scenario/sample-tables.js';
 import { produceRaw } from '../../harness/scenario/topic-reads.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
+import { DEFAULT_HEARTBEAT_TABLE } from '../../harness/verify/lag.js';
 import { type ReconcileReport } from '../../harness/verify/reconcile/index.js';
 import { diffTableSchema } from '../../harness/verify/schema-diff.js';
 import { Workload } from '../../harness/workload/writer.js';
@@ -86,6 +87,14 @@ describe('Monitoring and Validation', () => {
       expect(commands[1]!.expected).toBe('LAG 0 per partition when the source is idle');
       const partitionLags = (out: string) =>
         out.split('\n').filter((l) => l.trim() && !/^(GROUP|TOPIC)/.test(l)).map((l) => Number(l.trim().split(/\s+/).pop()));
+
+      // `lag` judges the heartbeat only once its table is in the replica; the sink creates it with the first heartbeat row.
+      await runbookStep("Precondition: the pipeline's heartbeat table has reached the replica", async () => {
+        await source.query(`DELETE FROM ${DEFAULT_HEARTBEAT_TABLE} WHERE id = 'monitoring'`);
+        await source.query(`INSERT INTO ${DEFAULT_HEARTBEAT_TABLE} (id, marker) VALUES ('monitoring', 'seed')`);
+        const arrived = await awaitRows(target, `SELECT id FROM ${DEFAULT_HEARTBEAT_TABLE} WHERE id = 'monitoring'`, 1, lagSloMs() * 2);
+        expect(arrived.ok, 'the heartbeat row is in the replica').toBe(true);
+      });
 
       await runbookStep('Idle source: LAG 0 per partition', async () => {
         const lag = await runCli(stateDir, commands[0]!.args);
