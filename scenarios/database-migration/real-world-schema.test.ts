@@ -48,9 +48,11 @@ const CONTROLS: { rules: string[]; notCarried: string[]; symptom?: RegExp; seque
     rules: ['foreign-key', 'trigger'],
     label: 'trigger (foreign key dropped on the target)',
     targetSql: ['ALTER TABLE orders_rw DROP CONSTRAINT orders_rw_customer_id_fkey'],
-    notCarried: ['orders_rw', 'order_audit'],
-    // The target's audit trigger writes rows whose keys the source's audit rows then bring again.
-    symptom: /duplicate key value violates unique constraint "order_audit_pkey"/,
+    // The touch trigger rewrites updated_at on every streamed update: orders_rw differs, always. The audit trigger's
+    // rows collide with the source's audit rows ("duplicate key ... order_audit_pkey") only when those arrive first;
+    // otherwise the sink's upsert overwrites them with equal values and order_audit matches (both orders seen), so
+    // neither order_audit nor that symptom is asserted here.
+    notCarried: ['orders_rw'],
   },
   { rules: ['interval-column'], notCarried: ['documents'] },
   { rules: ['partitioned-table'], notCarried: ['measurements'] },
