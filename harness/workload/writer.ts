@@ -108,6 +108,15 @@ export class Workload {
     this.shape = shape;
   }
 
+  /**
+   * Runs `body` between two of this workload's writes, none in flight: the application deployed in step with a
+   * change (a rename, say), whose old-shape write would otherwise race the DDL. Writes wait meanwhile, they are
+   * not dropped, so a change that blocks the table still shows as a late write.
+   */
+  between<T>(body: () => Promise<T>): Promise<T> {
+    return this.enqueue(body);
+  }
+
   get acknowledged(): number {
     return this.history.writes.length;
   }

@@ -65,17 +65,21 @@ describe(section.title, () => {
         if (e.newShapeFirst) workload.setShape((_, n) => e.after(n));
         const ddlError = await runbookStep(`Apply the change: ${row.changeType}`, async () => {
           await attachJson('sink status before the change', await connect.getConnectorStatus(pipeline.sinkName));
-          try {
-            await runSql(source, ddlSql(e, table), `source DDL (${dialect})`);
-            return undefined;
-          } catch (error) {
-            const message = (error as Error).message.split('\n')[0]!;
-            await attachText('the source rejected the DDL', message);
-            return message;
-          } finally {
-            // The application writes rows of the new shape from now on (whether or not the DDL went through).
-            workload.setShape((_, n) => e.after(n));
-          }
+          // The application switches to the new shape with the change, between two of its writes: an old-shape
+          // write in flight across a rename would fail on the application's side, not the pipeline's.
+          const error = await workload.between(async () => {
+            try {
+              await runSql(source, ddlSql(e, table), `source DDL (${dialect})`);
+              return undefined;
+            } catch (error) {
+              return (error as Error).message.split('\n')[0]!;
+            } finally {
+              // Rows of the new shape from now on (whether or not the DDL went through).
+              workload.setShape((_, n) => e.after(n));
+            }
+          });
+          if (error) await attachText('the source rejected the DDL', error);
+          return error;
         });
 
         const observation = await runbookStep(`Write rows of the new shape; observe the target within the lag SLO (${lagMs / 1000} s)`, async () => {
