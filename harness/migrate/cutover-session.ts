@@ -7,7 +7,7 @@
 import { HarnessError } from '../core/errors.js';
 import type { StackEndpoints } from '../env/stack.js';
 import type { MigrationEvent } from './control-store.js';
-import type { MigrationSide } from './cutover.js';
+import type { MigrationSides } from './sides.js';
 import { MARKER_TABLE } from './drain.js';
 import { requirePoolerEndpoint, type MigrateEndpoints } from './endpoints.js';
 import { PoolerAdmin } from './pooler-admin.js';
@@ -60,13 +60,9 @@ export function recordedReverse(events: readonly MigrationEvent[], endpoints: St
   return id ? reversePipeline(endpoints, [...tables, MARKER_TABLE], id) : undefined;
 }
 
-export interface CutoverSession {
-  source: MigrationSide;
-  target: MigrationSide;
-  pooler: PoolerAdmin;
-  appRole: string;
+/** Everything the cutover and the rollback act on but Connect (the verbs open their own client). */
+export interface CutoverSession extends Omit<MigrationSides, 'connect'> {
   endpoints: StackEndpoints;
-  kafkaBootstrap: string;
 }
 
 /** Sessions, pooler and endpoints for the library; a missing pooler or Kafka bootstrap is a one-line error. */

@@ -16,13 +16,12 @@
  * Cutover time: from the pause (writes stop) to the resume (the application writes to the target).
  */
 import type { StackEndpoints } from '../env/stack.js';
-import type { ConnectClient } from '../pipeline/connect-client.js';
-import { reconcileSessions, type SqlSession } from '../verify/reconcile/index.js';
+import { reconcileSessions } from '../verify/reconcile/index.js';
 import { awaitDrained, MARKER_TABLE } from './drain.js';
 import { fenceRole, unfenceRole } from './fence.js';
-import type { PoolerAdmin, PoolerServer } from './pooler-admin.js';
 import { removeReversePipeline, reversePipeline, startReversePipeline, type ReversePipeline } from './reverse-pipeline.js';
 import { carrySequences } from './sequences.js';
+import type { MigrationSides } from './sides.js';
 import { runSteps, type Recorder, type Step, type StepsOutcome, type StepWrapper } from './steps.js';
 
 export const CUTOVER_STEPS = ['pause-pooler', 'fence-source', 'drain', 'validate', 'carry-sequences', 'stop-forward-sink', 'start-reverse-pipeline', 'switch-pooler', 'resume-pooler'] as const;
@@ -40,19 +39,7 @@ export const DEFAULT_CUTOVER_LIMITS_MS: Record<CutoverStep, number> = {
   'resume-pooler': 15_000,
 };
 
-export interface MigrationSide {
-  session: SqlSession;
-  /** Where the pooler reaches it. */
-  server: PoolerServer;
-}
-
-export interface CutoverInputs {
-  source: MigrationSide;
-  target: MigrationSide;
-  pooler: PoolerAdmin;
-  appRole: string;
-  connect: ConnectClient;
-  kafkaBootstrap: string;
+export interface CutoverInputs extends MigrationSides {
   /** The forward pipeline's sink connector (drained, then paused). */
   forwardSink: string;
   /** Tables validated and, with the marker table, carried by the reverse pipeline. */

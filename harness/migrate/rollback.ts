@@ -15,12 +15,10 @@
  */
 import { awaitDrained } from './drain.js';
 import { fenceRole, unfenceRole } from './fence.js';
-import type { MigrationSide } from './cutover.js';
-import type { PoolerAdmin } from './pooler-admin.js';
+import type { MigrationSides } from './sides.js';
 import type { ReversePipeline } from './reverse-pipeline.js';
 import { carrySequences } from './sequences.js';
 import { runSteps, type Recorder, type Step, type StepsOutcome, type StepWrapper } from './steps.js';
-import type { ConnectClient } from '../pipeline/connect-client.js';
 
 export const ROLLBACK_STEPS = ['pause-pooler', 'fence-target', 'drain-reverse', 'carry-sequences-back', 'stop-reverse-sink', 'unfence-source', 'switch-pooler', 'resume-pooler'] as const;
 export type RollbackStep = (typeof ROLLBACK_STEPS)[number];
@@ -39,13 +37,7 @@ export const DEFAULT_ROLLBACK_LIMITS_MS: Record<RollbackStep, number> = {
   'resume-pooler': 15_000,
 };
 
-export interface RollbackInputs {
-  source: MigrationSide;
-  target: MigrationSide;
-  pooler: PoolerAdmin;
-  appRole: string;
-  connect: ConnectClient;
-  kafkaBootstrap: string;
+export interface RollbackInputs extends MigrationSides {
   /** The reverse pipeline the cutover started (needed unless drain-reverse and stop-reverse-sink are skipped). */
   reverse?: ReversePipeline;
   skip?: RollbackStep[];

@@ -11,15 +11,20 @@ import type { DatabaseEndpoint } from '../env/stack.js';
 export interface SchemaCopyOptions {
   pgDump: string;
   psql: string;
-  schemas: string[];
+  /** Schemas copied whole (every table, type, function and sequence in them); none: the whole database. */
+  schemas?: string[];
+  /** The `--table=` form instead: these tables alone, without the types and functions they use. */
+  tables?: string[];
   /** schema.table names left out of the copy (e.g. the signal table, which lives in the source only). */
-  excludeTables: string[];
+  excludeTables?: string[];
   limitMs: number;
 }
 
 export interface SchemaCopyResult {
   pgDump: string;
   dumpBytes: number;
+  /** The DDL pg_dump wrote (evidence). */
+  ddl: string;
   /** CREATE statements in the dump, by object kind (TABLE, SEQUENCE, TYPE, ...). */
   created: Record<string, number>;
   seconds: number;
@@ -41,7 +46,13 @@ export function exactPattern(qualified: string): string {
 
 export async function copySchema(source: DatabaseEndpoint, target: DatabaseEndpoint, options: SchemaCopyOptions): Promise<SchemaCopyResult> {
   const started = Date.now();
-  const args = ['--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions', ...options.schemas.map((s) => `--schema=${s}`), ...options.excludeTables.map((t) => `--exclude-table=${exactPattern(t)}`), `--dbname=${withoutPassword(source)}`];
+  const args = [
+    '--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions',
+    ...(options.schemas ?? []).map((s) => `--schema=${s}`),
+    ...(options.tables ?? []).map((t) => `--table=${t}`),
+    ...(options.excludeTables ?? []).map((t) => `--exclude-table=${exactPattern(t)}`),
+    `--dbname=${withoutPassword(source)}`,
+  ];
   const dump = await runCommand(options.pgDump, args, { env: { PGPASSWORD: source.password }, limitMs: options.limitMs, reject: false, secrets: [source.password] });
   if (dump.exitCode !== 0) {
     const tail = outputTail(dump.stderr);
@@ -59,5 +70,5 @@ export async function copySchema(source: DatabaseEndpoint, target: DatabaseEndpo
   if (restore.exitCode !== 0) throw new HarnessError(`schema copy into the target failed, nothing was created (one transaction): ${restore.failure ?? outputTail(restore.stderr)}; fix the target (or pass --skip-schema-copy if you created the schema yourself)`);
   const created: Record<string, number> = {};
   for (const m of dump.stdout.matchAll(/^CREATE (?:UNLOGGED )?(TABLE|SEQUENCE|TYPE|DOMAIN|FUNCTION|INDEX|UNIQUE INDEX|VIEW|MATERIALIZED VIEW|TRIGGER|EXTENSION)\b/gm)) created[m[1]!] = (created[m[1]!] ?? 0) + 1;
-  return { pgDump: options.pgDump, dumpBytes: Buffer.byteLength(dump.stdout), created, seconds: (Date.now() - started) / 1000 };
+  return { pgDump: options.pgDump, dumpBytes: Buffer.byteLength(dump.stdout), ddl: dump.stdout, created, seconds: (Date.now() - started) / 1000 };
 }

@@ -6,11 +6,12 @@
  * test's outcome. These return observations; only scenarios assert.
  */
 import { pollUntil } from '../core/poll.js';
-import { runCommand } from '../core/subprocess.js';
 import type { PostgresTools, StackEndpoints } from '../env/stack.js';
 import type { ConnectClient } from '../pipeline/connect-client.js';
-import type { CutoverInputs, MigrationSide } from '../migrate/cutover.js';
+import type { CutoverInputs } from '../migrate/cutover.js';
+import type { MigrationSide } from '../migrate/sides.js';
 import { ensureMarkerTable, MARKER_TABLE } from '../migrate/drain.js';
+import { copySchema } from '../migrate/schema-copy.js';
 import { unfenceRole } from '../migrate/fence.js';
 import { PoolerAdmin, requirePooler } from '../migrate/pooler-admin.js';
 import { removeReversePipeline, type ReversePipeline } from '../migrate/reverse-pipeline.js';
@@ -32,12 +33,10 @@ export async function createAppTable(source: SqlSession, target: SqlSession, see
 /** The application's table, fresh on both sides: created on the source with `seedRows` rows, schema copied to the target. */
 export async function prepareAppTable(source: SqlSession, target: SqlSession, endpoints: StackEndpoints, tools: PostgresTools, seedRows: number): Promise<{ dumpSeconds: number; targetSequence: string | null }> {
   await createAppTable(source, target, seedRows);
-  const started = Date.now();
   // Copy the schema (not the data: the snapshot brings it), as Create Target Database does.
-  const dump = await runCommand(tools.pgDump, ['--schema-only', '--no-publications', `--table=${APP_TABLE}`, `--table=${MARKER_TABLE}`, `--dbname=${endpoints.source.url}`], { limitMs: 60_000 });
-  await runCommand(tools.psql, ['--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${endpoints.target.url}`], { input: dump.stdout, limitMs: 60_000 });
+  const copied = await copySchema(endpoints.source, endpoints.target, { pgDump: tools.pgDump, psql: tools.psql, tables: [APP_TABLE, MARKER_TABLE], limitMs: 60_000 });
   const [seq] = await target.query(`SELECT last_value::text AS v FROM pg_sequences WHERE sequencename = $1`, [`${APP_TABLE}_${APP_KEY}_seq`]);
-  return { dumpSeconds: (Date.now() - started) / 1000, targetSequence: seq?.v ?? null };
+  return { dumpSeconds: copied.seconds, targetSequence: seq?.v ?? null };
 }
 
 export function sides(endpoints: StackEndpoints, source: SqlSession, target: SqlSession): { source: MigrationSide; target: MigrationSide } {

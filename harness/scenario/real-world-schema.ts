@@ -17,6 +17,7 @@ import { DEFAULT_HEARTBEAT_TABLE } from '../verify/lag.js';
 import { openSession, reconcileSessions, type ReconcileReport, type SqlSession } from '../verify/reconcile/index.js';
 import { connectorVariables } from '../env/connector-variables.js';
 import type { Remedy } from '../migrate/schema-compat.js';
+import { copySchema } from '../migrate/schema-copy.js';
 import { listTopics } from '../pipeline/kafka-admin.js';
 import { withDatabase } from './backup-restore.js';
 
@@ -77,29 +78,6 @@ async function dropScratch(session: SqlSession, db: string): Promise<void> {
 /** Loads the fixture (types, tables, triggers, seed rows) into the scratch source. */
 export async function loadRealWorldSchema(source: SqlSession): Promise<void> {
   await source.query(readFileSync(REAL_WORLD_SQL, 'utf8'));
-}
-
-export interface SchemaCopy {
-  dumpCommand: string;
-  restoreCommand: string;
-  /** The DDL pg_dump wrote (evidence). */
-  ddl: string;
-  seconds: number;
-}
-
-/**
- * The migration's schema copy: `pg_dump --schema-only --no-owner --no-privileges` of the source database, applied to the
- * (empty) target database with `psql -v ON_ERROR_STOP=1`. A failure is a HarnessError naming the command and its stderr.
- */
-export async function copySchemaWithPgDump(tools: PostgresTools, sourceUrl: string, targetUrl: string, tables: string[] = []): Promise<SchemaCopy> {
-  const started = Date.now();
-  // As the runbook's Create Target Database step: schema only, publications stay on the source. `tables` gives the
-  // original's --table form (which dumps the tables alone, without the types and functions they use).
-  const only = tables.map((t) => `--table=${t}`);
-  const dump = await runCommand(tools.pgDump, ['--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions', ...only, `--dbname=${sourceUrl}`], { limitMs: TOOL_LIMIT_MS });
-  const restore = await runCommand(tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', `--dbname=${targetUrl}`], { input: dump.stdout, limitMs: TOOL_LIMIT_MS, reject: false });
-  if (restore.exitCode !== 0) throw new Error(`${restore.command} failed applying the pg_dump -s output: ${stderrAndWhy(restore)}`);
-  return { dumpCommand: dump.command, restoreCommand: restore.command, ddl: dump.stdout, seconds: (Date.now() - started) / 1000 };
 }
 
 export interface Settled {
@@ -217,7 +195,7 @@ export async function rehearseRealWorldSchema(fx: RehearsalFixtures, plan: Requi
       await pair.source.query(`CREATE PUBLICATION ${PUBLICATION} FOR TABLE ${tables.map((t) => `public.${quoteIdent(t)}`).join(', ')} WITH (publish_via_partition_root = true)`);
       source['publication.name'] = PUBLICATION;
     }
-    await copySchemaWithPgDump(fx.pgTools, pair.endpoints.source.url, pair.endpoints.target.url);
+    await copySchema(pair.endpoints.source, pair.endpoints.target, { pgDump: fx.pgTools.pgDump, psql: fx.pgTools.psql, limitMs: TOOL_LIMIT_MS });
     for (const sql of plan.targetSql) await pair.target.query(sql);
     const v = connectorVariables(pair.endpoints);
     const params = new URLSearchParams(plan.sinkUrlParameters).toString().replace(/\+/g, '%20');

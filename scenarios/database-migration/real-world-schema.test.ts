@@ -9,9 +9,10 @@
  * at cutover; and without each fix, in turn, the objects it was for do not arrive as they are on the source.
  */
 import { type Remedy, type SchemaFinding, assessSchema, mergeRemedies } from '../../harness/migrate/schema-compat.js';
+import { copySchema } from '../../harness/migrate/schema-copy.js';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
-import { copySchemaWithPgDump, createScratchPair, loadRealWorldSchema, REAL_WORLD_TABLES, type RehearsalResult, rehearseRealWorldSchema } from '../../harness/scenario/real-world-schema.js';
+import { createScratchPair, loadRealWorldSchema, REAL_WORLD_TABLES, type RehearsalResult, rehearseRealWorldSchema } from '../../harness/scenario/real-world-schema.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 
 const section = runbookSection('database-migration', 'create-target-database');
@@ -113,7 +114,8 @@ describe(section.title, () => {
         try {
           await loadRealWorldSchema(pair.source);
           const tables = REAL_WORLD_TABLES.map((t) => `public.${t}`);
-          const copied = await copySchemaWithPgDump(pgTools, pair.endpoints.source.url, pair.endpoints.target.url, tables).then(
+          const tools = { pgDump: pgTools.pgDump, psql: pgTools.psql, limitMs: 60_000 };
+          const copied = await copySchema(pair.endpoints.source, pair.endpoints.target, { ...tools, tables }).then(
             () => 'copied',
             (e: Error) => e.message,
           );
@@ -123,7 +125,7 @@ describe(section.title, () => {
           await pair.target.close();
           await target.query(`DROP DATABASE ${pair.endpoints.target.database} WITH (FORCE)`);
           await target.query(`CREATE DATABASE ${pair.endpoints.target.database}`);
-          const whole = await copySchemaWithPgDump(pgTools, pair.endpoints.source.url, pair.endpoints.target.url).then(() => 'copied', (e: Error) => e.message);
+          const whole = await copySchema(pair.endpoints.source, pair.endpoints.target, tools).then(() => 'copied', (e: Error) => e.message);
           expect(whole).toBe('copied');
         } finally {
           await pair.dispose();
