@@ -148,8 +148,10 @@ describe(`${cutoverSection.title} and ${rollbackSection.title}`, () => {
           const sql = cutoverSection.stepSql(10, { side: 'target' });
           await attachSql('verify (target)', sql);
           const owned = (await target.query(sql.split(';').filter((s) => /pg_depend/.test(s))[0]!)).filter((r) => r.table_name === APP_TABLE);
-          const [seq] = await target.query(`SELECT last_value::text AS v FROM pg_sequences WHERE sequencename = $1`, [owned[0]?.sequence_name ?? '']);
+          // The highest key first: the application keeps inserting, and the sequence only grows, so a sequence read
+          // after it that is still below it was not carried (read the other way round, a new insert in between races).
           const [max] = await target.query(`SELECT max(${APP_KEY})::text AS m FROM ${APP_TABLE}`);
+          const [seq] = await target.query(`SELECT last_value::text AS v FROM pg_sequences WHERE sequencename = $1`, [owned[0]?.sequence_name ?? '']);
           await attachJson('sequence of the application table on the target', { owned, sequence: seq?.v, highestKey: max?.m });
           expect(owned.map((r) => r.column_name)).toEqual([APP_KEY]);
           expect(BigInt(seq?.v ?? '0') >= BigInt(max?.m ?? '0'), `target sequence ${seq?.v} below the highest key ${max?.m}`).toBe(true);
