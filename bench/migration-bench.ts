@@ -3,29 +3,45 @@
  * application client writing and reading throughout (Execute Cutover with every step, then the corrected Emergency
  * Rollback). Per run: cutover time (pause → resume), the client's longest write and read pause, its failed requests
  * over the whole run, the rollback's RTO (pause → resume on the source), and the history checker's verdict on the
- * source. Prints min / median / max against the goals; never fails on a missed goal (it is a benchmark).
+ * source. Then, RUNS times, the initial snapshot of a table of BENCH_SNAPSHOT_ROWS rows (default 1,000,000): schema
+ * copied as Create Target Database does, both connectors deployed, timed until the target holds every row and the
+ * table matches by checksum (rows/s). Prints min / median / max against the goals; never fails on a missed goal.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pollUntil } from '../harness/core/poll.js';
-import { LocalStack } from '../harness/env/local/local-stack.js';
+import { LocalStack, type StartedLocalStack } from '../harness/env/local/local-stack.js';
 import { Pipeline } from '../harness/fixtures/pipeline.js';
 import { cutover } from '../harness/migrate/cutover.js';
 import { MARKER_TABLE } from '../harness/migrate/drain.js';
 import { rollback } from '../harness/migrate/rollback.js';
+import { copySchema } from '../harness/migrate/schema-copy.js';
 import { ConnectClient } from '../harness/pipeline/connect-client.js';
+import { topicMessageCount } from '../harness/pipeline/kafka-admin.js';
 import { APP_KEY, APP_TABLE, awaitAcknowledged, cutoverInputs, prepareAppTable, restoreStack } from '../harness/scenario/cutover-rehearsal.js';
 import { checkHistory } from '../harness/verify/history.js';
-import { openSession, reconcileSessions } from '../harness/verify/reconcile/index.js';
+import { openSession, reconcileSessions, type SqlSession } from '../harness/verify/reconcile/index.js';
 import { AppClient } from '../harness/workload/app-client.js';
 import type { StepEvent } from '../harness/migrate/steps.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Which measurements run: cutover (cutover and rollback through the pooler), snapshot (the initial snapshot). */
+const PARTS = (process.env.BENCH_PARTS ?? 'cutover,snapshot').split(',').map((p) => p.trim());
+const unknownPart = PARTS.find((p) => p !== 'cutover' && p !== 'snapshot');
+if (unknownPart) {
+  process.stderr.write(`bench:migration: BENCH_PARTS names '${unknownPart}': use cutover, snapshot or both (comma-separated)\n`);
+  process.exit(2);
+}
 const SEED_ROWS = Number(process.env.BENCH_SEED_ROWS ?? 10_000);
+const SNAPSHOT_ROWS = Number(process.env.BENCH_SNAPSHOT_ROWS ?? 1_000_000);
+const SNAPSHOT_TABLE = 'bench_snapshot';
 const WRITES_PER_PHASE = 40;
 const LIMIT_MS = 120_000;
+/** The snapshot's limit: 1,000 rows/s at least (half the slowest rate seen here, under load). */
+const SNAPSHOT_LIMIT_MS = Math.max(LIMIT_MS, SNAPSHOT_ROWS);
 const GOALS: Record<string, string> = { 'cutover time (s)': '≤ 30', 'longest write pause (s)': '≤ 5', 'longest read pause (s)': '', 'failed client requests': '0', 'rollback RTO (s)': '≤ 30' };
+const SNAPSHOT_METRICS = ['snapshot time (s)', 'snapshot throughput (rows/s)', 'source connector into Kafka (rows/s)'] as const;
 
 interface RunFigures {
   'cutover time (s)': number;
@@ -38,6 +54,39 @@ interface RunFigures {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+type SnapshotFigures = Record<(typeof SNAPSHOT_METRICS)[number], number>;
+
+/** One initial snapshot of SNAPSHOT_ROWS rows, from the deploy until the target table matches the source. */
+async function snapshotRun(stack: StartedLocalStack, connect: ConnectClient, source: SqlSession, target: SqlSession): Promise<SnapshotFigures> {
+  const endpoints = stack.endpoints;
+  for (const side of [source, target]) await side.query(`DROP TABLE IF EXISTS ${SNAPSHOT_TABLE}`);
+  await source.query(`CREATE TABLE ${SNAPSHOT_TABLE} (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL, note text, created_at timestamptz NOT NULL DEFAULT now())`);
+  await source.query(`INSERT INTO ${SNAPSHOT_TABLE} (id, customer, amount, note) SELECT g, 'customer ' || (g % 5000), (g % 100000) / 100.0, 'seeded row ' || g FROM generate_series(1, ${SNAPSHOT_ROWS}) g`);
+  await source.query(`ANALYZE ${SNAPSHOT_TABLE}`);
+  await copySchema(endpoints.source, endpoints.target, { pgDump: stack.postgresTools.pgDump, psql: stack.postgresTools.psql, tables: [`public.${SNAPSHOT_TABLE}`], limitMs: LIMIT_MS });
+  const pipeline = new Pipeline(endpoints, connect, source);
+  try {
+    const started = Date.now();
+    await pipeline.deploy({ tables: [SNAPSHOT_TABLE] });
+    const topic = pipeline.topicOf(SNAPSHOT_TABLE);
+    // Both ends: when the source connector has every row in Kafka, and when the sink has every row in the target.
+    let inKafkaSeconds: number | undefined;
+    await pollUntil({ what: `the target's ${SNAPSHOT_TABLE} to hold all ${SNAPSHOT_ROWS} rows of the snapshot`, limitMs: SNAPSHOT_LIMIT_MS, intervalMs: 1_000 }, async () => {
+      if (inKafkaSeconds === undefined && (await topicMessageCount(endpoints.kafka.bootstrap, topic).catch(() => 0)) >= SNAPSHOT_ROWS) inKafkaSeconds = (Date.now() - started) / 1000;
+      const [row] = await target.query(`SELECT count(*)::text AS n FROM ${SNAPSHOT_TABLE}`);
+      return { done: Number(row!.n) >= SNAPSHOT_ROWS, seen: `${row!.n} rows in the target, ${inKafkaSeconds === undefined ? 'not all' : 'all'} in ${topic}` };
+    });
+    const seconds = (Date.now() - started) / 1000;
+    // Counted is not carried: every row compared by checksum before the figure counts.
+    const r = await reconcileSessions(source, target, [{ table: SNAPSHOT_TABLE }]);
+    if (!r.summary.match) throw new Error(`${SNAPSHOT_TABLE}: the snapshot's rows differ from the source's: ${JSON.stringify(r.tables[0]?.diffCounts)}`);
+    return { 'snapshot time (s)': seconds, 'snapshot throughput (rows/s)': SNAPSHOT_ROWS / seconds, 'source connector into Kafka (rows/s)': SNAPSHOT_ROWS / (inKafkaSeconds ?? seconds) };
+  } finally {
+    await pipeline.teardown();
+    for (const side of [source, target]) await side.query(`DROP TABLE IF EXISTS ${SNAPSHOT_TABLE}`);
+  }
+}
+
 async function main(): Promise<void> {
   const stack = await new LocalStack().withStateDir(mkdtempSync(path.join(os.tmpdir(), 'rh-bench-migration-'))).start();
   const endpoints = stack.endpoints;
@@ -45,8 +94,9 @@ async function main(): Promise<void> {
   const source = await openSession(endpoints.source.url, 'source', { connections: 2 });
   const target = await openSession(endpoints.target.url, 'target', { connections: 2 });
   const runs: RunFigures[] = [];
+  const snapshots: SnapshotFigures[] = [];
   try {
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < (PARTS.includes('cutover') ? RUNS : 0); i++) {
       await prepareAppTable(source, target, endpoints, stack.postgresTools, SEED_ROWS);
       const pipeline = new Pipeline(endpoints, connect, source);
       await pipeline.deploy({ tables: [APP_TABLE, MARKER_TABLE] });
@@ -88,6 +138,11 @@ async function main(): Promise<void> {
         await pipeline.teardown();
       }
     }
+    for (let i = 0; i < (PARTS.includes('snapshot') ? RUNS : 0); i++) {
+      const figures = await snapshotRun(stack, connect, source, target);
+      snapshots.push(figures);
+      process.stderr.write(`snapshot run ${i + 1}: ${JSON.stringify(figures)}\n`);
+    }
   } finally {
     await source.close();
     await target.close();
@@ -95,11 +150,15 @@ async function main(): Promise<void> {
   }
   const names = Object.keys(GOALS) as (keyof typeof GOALS)[];
   const lines = [`migration bench: ${runs.length} runs, ${SEED_ROWS} seeded rows, client at 20 writes/s + 20 reads/s through PgBouncer`, '', '| metric | min | median | max | goal |', '|---|---|---|---|---|'];
-  for (const name of names) {
+  for (const name of runs.length ? names : []) {
     const xs = runs.map((r) => r[name as keyof RunFigures] as number);
     lines.push(`| ${name} | ${Math.min(...xs).toFixed(2)} | ${median(xs).toFixed(2)} | ${Math.max(...xs).toFixed(2)} | ${GOALS[name]} |`);
   }
-  lines.push(`| history checker on the source | ${runs.filter((r) => r.historyPass).length} of ${runs.length} pass | | | all |`);
+  if (runs.length) lines.push(`| history checker on the source | ${runs.filter((r) => r.historyPass).length} of ${runs.length} pass | | | all |`);
+  for (const name of snapshots.length ? SNAPSHOT_METRICS : []) {
+    const xs = snapshots.map((r) => r[name]);
+    lines.push(`| ${name}, ${SNAPSHOT_ROWS} rows | ${Math.min(...xs).toFixed(name.includes('rows/s') ? 0 : 1)} | ${median(xs).toFixed(name.includes('rows/s') ? 0 : 1)} | ${Math.max(...xs).toFixed(name.includes('rows/s') ? 0 : 1)} | |`);
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
