@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand, stderrAndWhy } from '../core/subprocess.js';
+import { redactSecrets } from '../core/redaction.js';
 import { VERSIONS } from '../env/runtime/versions.js';
 import { type PostgresTools } from '../env/stack.js';
 import { attachText } from '../report/step.js';
@@ -25,7 +26,8 @@ export interface CliResult {
 
 /** `runbook-harness <args>` against the stack whose state dir is given; attached as evidence; never throws on a non-zero exit. */
 export async function runCli(stateDir: string, args: string[], limitMs = CLI_LIMIT_MS): Promise<CliResult> {
-  const command = `runbook-harness ${args.join(' ')}`;
+  // Shown in evidence and in assertion messages: a URL argument's password masked.
+  const command = redactSecrets(`runbook-harness ${args.join(' ')}`, []);
   const result: CliResult = { command, ...(await harnessCli(stateDir, args, REPO_ROOT, limitMs)) };
   await attachText(`$ ${command} (exit ${result.code})`, `${result.stdout}${result.stderr ? `\n--- stderr ---\n${result.stderr}` : ''}`);
   return result;
