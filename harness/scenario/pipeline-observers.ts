@@ -230,3 +230,51 @@ export function startStateSampler(connect: ConnectClient, connector: string, int
     },
   };
 }
+
+/** One snapshot of `runbook-harness lag` as it prints it without --json (what an operator watching `--watch` reads). */
+export interface LagTextSnapshot {
+  at: string;
+  /** Heartbeat seconds, undefined when the heartbeat was skipped. */
+  heartbeatSeconds?: number;
+  /** The probe waited its --timeout out: the seconds are a lower bound. */
+  heartbeatTimedOut: boolean;
+  group?: string;
+  /** Records the sink's consumer group is behind, undefined when it could not be read. */
+  recordsBehind?: number;
+}
+
+/** The snapshots `runbook-harness lag [--watch]` printed in text form, in order. */
+export function parseLagText(stdout: string): LagTextSnapshot[] {
+  const snapshots: LagTextSnapshot[] = [];
+  for (const line of stdout.split('\n')) {
+    if (/^\d{4}-\d\d-\d\dT\S+Z$/.test(line.trim())) {
+      snapshots.push({ at: line.trim(), heartbeatTimedOut: false });
+      continue;
+    }
+    const current = snapshots.at(-1);
+    if (!current) continue;
+    const heartbeat = /^\s+heartbeat: (\d+(?:\.\d+)?) s( \(TIMED OUT)?/.exec(line);
+    if (heartbeat) Object.assign(current, { heartbeatSeconds: Number(heartbeat[1]), heartbeatTimedOut: Boolean(heartbeat[2]) });
+    const consumer = /^\s+consumer (\S+): (?:(\d+) records behind)?/.exec(line);
+    if (consumer) Object.assign(current, { group: consumer[1], recordsBehind: consumer[2] === undefined ? undefined : Number(consumer[2]) });
+  }
+  return snapshots;
+}
+
+/** `runbook-harness kafka groups --group G` as printed: the total lag and one row per partition. */
+export interface GroupReadout {
+  group?: string;
+  totalLag?: number;
+  partitions: { topic: string; partition: number; committed: number; end: number; lag: number }[];
+}
+
+export function parseGroupReadout(stdout: string): GroupReadout {
+  const head = /^GROUP (\S+)\s+TOTAL LAG (\d+)/m.exec(stdout);
+  const partitions = stdout
+    .split('\n')
+    .slice(2)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((cells) => cells.length === 5 && cells.slice(1).every((c) => /^-?\d+$/.test(c)))
+    .map(([topic, partition, committed, end, lag]) => ({ topic: topic!, partition: Number(partition), committed: Number(committed), end: Number(end), lag: Number(lag) }));
+  return { group: head?.[1], totalLag: head ? Number(head[2]) : undefined, partitions };
+}
