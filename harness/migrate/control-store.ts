@@ -8,6 +8,7 @@
  * Exclusive verbs hold a session-level PostgreSQL advisory lock keyed by the migration id for as long as they run;
  * a second one is refused with the holder named (its pid, application_name and since when), read from pg_locks.
  */
+import type { PipelineFixes } from './fixes.js';
 import os from 'node:os';
 import type pg from 'pg';
 import { HarnessError } from '../core/errors.js';
@@ -39,6 +40,8 @@ export interface MigrationPipeline {
   /** The heartbeat table the lag probe writes (source) and reads (target). */
   heartbeatTable: string;
   schemas: string[];
+  /** What `init --apply-fixes` applied for the schema assessment's findings; every later verb's connectors carry it. */
+  fixes?: PipelineFixes;
 }
 
 export interface Migration {

@@ -8,6 +8,7 @@ import { HarnessError } from '../core/errors.js';
 import type { StackEndpoints } from '../env/stack.js';
 import type { MigrationEvent } from './control-store.js';
 import type { MigrationSides } from './sides.js';
+import type { PipelineFixes } from './fixes.js';
 import { MARKER_TABLE } from './drain.js';
 import { requirePoolerEndpoint, type MigrateEndpoints } from './endpoints.js';
 import { PoolerAdmin } from './pooler-admin.js';
@@ -54,10 +55,10 @@ export function attemptEvents(events: readonly MigrationEvent[], verb: string, s
 }
 
 /** The reverse pipeline the last cutover started, from its `start-reverse-pipeline` event (slot rh_rev_slot_<id>). */
-export function recordedReverse(events: readonly MigrationEvent[], endpoints: StackEndpoints, tables: string[]): ReversePipeline | undefined {
+export function recordedReverse(events: readonly MigrationEvent[], endpoints: StackEndpoints, tables: string[], fixes?: PipelineFixes): ReversePipeline | undefined {
   const started = [...events].reverse().find((e) => e.verb === 'cutover' && e.step === 'start-reverse-pipeline' && e.outcome === 'ok' && typeof e.detail.slot === 'string');
   const id = started ? /^rh_rev_slot_([0-9a-f]+)$/.exec(started.detail.slot as string)?.[1] : undefined;
-  return id ? reversePipeline(endpoints, [...tables, MARKER_TABLE], id) : undefined;
+  return id ? reversePipeline(endpoints, [...tables, MARKER_TABLE], id, fixes) : undefined;
 }
 
 /** Everything the cutover and the rollback act on but Connect (the verbs open their own client). */

@@ -75,7 +75,7 @@ export async function cutover(inputs: CutoverInputs): Promise<CutoverResult> {
   // A resumed run whose earlier part already switched the pooler must never undo back to the source.
   const result: CutoverResult = { ok: false, steps: [], switched: inputs.completed?.includes('switch-pooler') ?? false };
   const wants = (step: CutoverStep) => !inputs.skip?.includes(step);
-  if (wants('start-reverse-pipeline')) result.reverse = inputs.reverse ?? reversePipeline(inputs.endpoints, [...inputs.tables, MARKER_TABLE]);
+  if (wants('start-reverse-pipeline')) result.reverse = inputs.reverse ?? reversePipeline(inputs.endpoints, [...inputs.tables, MARKER_TABLE], undefined, inputs.fixes);
   let pausedAt = 0;
   const bodies: Record<CutoverStep, () => Promise<Record<string, unknown> | void>> = {
     'pause-pooler': async () => {
@@ -94,7 +94,14 @@ export async function cutover(inputs: CutoverInputs): Promise<CutoverResult> {
     },
     'carry-sequences': async () => ({ sequences: await carrySequences(source.session, target.session) }),
     'stop-forward-sink': async () => ({ state: (await inputs.connect.pauseConnector(inputs.forwardSink, { waitForTasks: true })).connector.state }),
-    'start-reverse-pipeline': async () => ({ ...(await startReversePipeline(result.reverse!, inputs.connect, target.session, limit('start-reverse-pipeline'))), source: result.reverse!.sourceName, sink: result.reverse!.sinkName }),
+    'start-reverse-pipeline': async () => {
+      // The schema fixes' switch: the target's own settings back (identity ALWAYS), the source open to the reverse sink.
+      const sql = { target: inputs.fixes?.cutoverTargetSql ?? [], source: inputs.fixes?.reverseSourceSql ?? [] };
+      for (const statement of sql.target) await target.session.query(statement);
+      for (const statement of sql.source) await source.session.query(statement);
+      const started = await startReversePipeline(result.reverse!, inputs.connect, target.session, limit('start-reverse-pipeline'));
+      return { ...started, source: result.reverse!.sourceName, sink: result.reverse!.sinkName, ...(sql.target.length + sql.source.length ? { fixesSql: sql } : {}) };
+    },
     'switch-pooler': async () => {
       const switched = await pooler.pointAt(target.server, limit('switch-pooler'));
       result.switched = true;
@@ -118,7 +125,12 @@ async function undoCutover(inputs: CutoverInputs, result: CutoverResult, ran: Cu
   const did = (s: CutoverStep) => ran.includes(s);
   const undo: Step[] = [];
   if (did('start-reverse-pipeline') || result.failed?.name === 'start-reverse-pipeline')
-    undo.push({ name: 'undo:remove-reverse-pipeline', limitMs: 60_000, run: async () => removeReversePipeline(result.reverse!, inputs.connect, inputs.target.session, inputs.kafkaBootstrap) });
+    undo.push({ name: 'undo:remove-reverse-pipeline', limitMs: 60_000, run: async () => {
+      await removeReversePipeline(result.reverse!, inputs.connect, inputs.target.session, inputs.kafkaBootstrap);
+      // The schema fixes as they were before the switch: the target a replica again, the source its own.
+      for (const statement of inputs.fixes?.targetSql ?? []) await inputs.target.session.query(statement);
+      for (const statement of inputs.fixes?.rollbackSourceSql ?? []) await inputs.source.session.query(statement);
+    } });
   if (did('stop-forward-sink')) undo.push({ name: 'undo:resume-forward-sink', limitMs: 30_000, run: async () => ({ state: (await inputs.connect.resumeConnector(inputs.forwardSink)).connector.state }) });
   if (did('fence-source') || result.failed?.name === 'fence-source') undo.push({ name: 'undo:unfence-source', limitMs: 15_000, run: async () => ({ ...(await unfenceRole(inputs.source.session, inputs.appRole, inputs.source.server.database)) }) });
   undo.push({ name: 'undo:resume-pooler-on-source', limitMs: 30_000, run: async () => {

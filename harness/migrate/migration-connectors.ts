@@ -11,6 +11,7 @@ import { DEFAULT_HEARTBEAT_TABLE } from '../verify/lag.js';
 import type { MigrationPipeline } from './control-store.js';
 import type { MigrateEndpoints } from './endpoints.js';
 import { MARKER_TABLE } from './drain.js';
+import { applyConnectorFixes } from './fixes.js';
 
 export const SIGNAL_TABLE = 'runbook_harness_signal';
 export const MIGRATE_SCHEMA = 'public';
@@ -57,5 +58,5 @@ export function migrationConnectors(endpoints: MigrateEndpoints, pipeline: Migra
   const schema = escapeRegex(pipeline.schemas[0] ?? MIGRATE_SCHEMA);
   sink.config['topics.regex'] = `${escapeRegex(pipeline.topicPrefix)}\\.${schema}\\.(?!${escapeRegex(bare(pipeline.signalTable))}$).+`;
   sink.config['errors.deadletterqueue.topic.name'] = `dlq-${pipeline.sinkConnector}`;
-  return { source, sink };
+  return applyConnectorFixes({ source, sink }, pipeline.fixes);
 }

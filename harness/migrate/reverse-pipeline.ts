@@ -14,6 +14,8 @@ import type { ConnectClient } from '../pipeline/connect-client.js';
 import { loadConnectorTemplate, type ConnectorDefinition } from '../pipeline/connector-config.js';
 import { sinkGroupId, withAdmin } from '../pipeline/kafka-admin.js';
 import type { SqlSession } from '../verify/reconcile/index.js';
+import { applyConnectorFixes, type PipelineFixes } from './fixes.js';
+import { tableRef } from './table-catalog.js';
 
 export const REVERSE_SOURCE = 'reverse-postgres-source';
 export const REVERSE_SINK = 'reverse-postgresql-sink';
@@ -25,6 +27,8 @@ export interface ReversePipeline {
   dlqTopic: string;
   source: ConnectorDefinition;
   sink: ConnectorDefinition;
+  /** Its publication on the target is created WITH (publish_via_partition_root = true) before the source starts. */
+  publishViaPartitionRoot: boolean;
 }
 
 /** The endpoints with source and target swapped, as the connector templates see them. */
@@ -33,7 +37,7 @@ function swapped(endpoints: StackEndpoints): StackEndpoints {
   return { ...endpoints, source: endpoints.target, target: endpoints.source, connectView: { source: v.target, target: v.source, kafkaBootstrap: v.kafkaBootstrap } };
 }
 
-export function reversePipeline(endpoints: StackEndpoints, tables: string[], id = randomBytes(4).toString('hex')): ReversePipeline {
+export function reversePipeline(endpoints: StackEndpoints, tables: string[], id = randomBytes(4).toString('hex'), fixes?: PipelineFixes): ReversePipeline {
   const names: PipelineNames = { tables, topicPrefix: `rh_rev_${id}`, slotName: `rh_rev_slot_${id}`, publicationName: `rh_rev_pub_${id}` };
   const variables = connectorVariables(swapped(endpoints), names);
   const source = loadConnectorTemplate('postgres-source', variables);
@@ -42,13 +46,21 @@ export function reversePipeline(endpoints: StackEndpoints, tables: string[], id 
   // Only what the target takes from now on: the rows it has came from the source.
   Object.assign(source.config, { 'snapshot.mode': 'no_data' });
   Object.assign(sink.config, { 'errors.deadletterqueue.topic.name': dlqTopic });
-  return { sourceName: REVERSE_SOURCE, sinkName: REVERSE_SINK, names, dlqTopic, source: { ...source, name: REVERSE_SOURCE }, sink: { ...sink, name: REVERSE_SINK } };
+  // The same schema from the other side: what the forward connectors needed (enum casts, triggers that must not fire
+  // again, excluded generated columns), the reverse ones need as well.
+  const fixed = applyConnectorFixes({ source, sink }, fixes);
+  return { sourceName: REVERSE_SOURCE, sinkName: REVERSE_SINK, names, dlqTopic, source: { ...fixed.source, name: REVERSE_SOURCE }, sink: { ...fixed.sink, name: REVERSE_SINK }, publishViaPartitionRoot: fixes?.publishViaPartitionRoot ?? false };
 }
 
 /** Starts both connectors; returns once the slot on the target exists and is held by the source task. */
 export async function startReversePipeline(reverse: ReversePipeline, connect: ConnectClient, target: SqlSession, limitMs: number): Promise<{ walLevel: string; slot: string; slotLsn: string }> {
   const [wal] = await target.query(`SELECT current_setting('wal_level') AS wal_level`);
   if (wal?.wal_level !== 'logical') throw new HarnessError(`the target runs wal_level=${wal?.wal_level}: a reverse pipeline needs wal_level=logical on the target (set it and restart the target before the cutover)`);
+  if (reverse.publishViaPartitionRoot) {
+    const tables = reverse.source.config['table.include.list']!.split(',').map((t) => (t.includes('.') ? t : `public.${t}`));
+    await target.query(`DROP PUBLICATION IF EXISTS ${reverse.names.publicationName}`);
+    await target.query(`CREATE PUBLICATION ${reverse.names.publicationName} FOR TABLE ${tables.map(tableRef).join(', ')} WITH (publish_via_partition_root = true)`);
+  }
   await connect.putConnectorConfig(reverse.sourceName, reverse.source.config);
   const slot = reverse.names.slotName;
   const held = await pollUntil({ what: `replication slot ${slot} on the target to exist and be active`, limitMs, intervalMs: 100 }, async () => {

@@ -70,7 +70,13 @@ export async function rollback(inputs: RollbackInputs): Promise<RollbackResult> 
     'fence-target': async () => ({ ...(await fenceRole(target.session, inputs.appRole, target.server.database, limit('fence-target'))) }),
     'drain-reverse': async () => ({ ...(await awaitDrained({ origin: target.session, destination: source.session, kafkaBootstrap: inputs.kafkaBootstrap, sinkConnector: reverse().sinkName, limitMs: limit('drain-reverse') })) }),
     'carry-sequences-back': async () => ({ sequences: await carrySequences(target.session, source.session) }),
-    'stop-reverse-sink': async () => ({ state: (await inputs.connect.pauseConnector(reverse().sinkName, { waitForTasks: true })).connector.state }),
+    'stop-reverse-sink': async () => {
+      const state = (await inputs.connect.pauseConnector(reverse().sinkName, { waitForTasks: true })).connector.state;
+      // Nothing writes into the source behind the application any more: its own settings back (identity ALWAYS).
+      const sql = inputs.fixes?.rollbackSourceSql ?? [];
+      for (const statement of sql) await source.session.query(statement);
+      return { state, ...(sql.length ? { fixesSql: sql } : {}) };
+    },
     'unfence-source': async () => ({ ...(await unfenceRole(source.session, inputs.appRole, source.server.database)) }),
     'switch-pooler': async () => ({ ...(await pooler.pointAt(source.server, limit('switch-pooler'))) }),
     'resume-pooler': async () => ({ ...(await pooler.resume(limit('resume-pooler'))) }),

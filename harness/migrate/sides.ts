@@ -5,6 +5,7 @@
  */
 import type { ConnectClient } from '../pipeline/connect-client.js';
 import type { SqlSession } from '../verify/reconcile/index.js';
+import type { PipelineFixes } from './fixes.js';
 import type { PoolerAdmin, PoolerServer } from './pooler-admin.js';
 
 export interface MigrationSide {
@@ -21,4 +22,6 @@ export interface MigrationSides {
   appRole: string;
   connect: ConnectClient;
   kafkaBootstrap: string;
+  /** The schema fixes the migration was set up with (`init --apply-fixes`): the reverse pipeline needs them too. */
+  fixes?: PipelineFixes;
 }

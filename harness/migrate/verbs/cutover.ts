@@ -41,7 +41,7 @@ export const verb: MigrateVerb = {
     const resuming = migration.state === 'cutting-over';
     const earlier = resuming ? attemptEvents(events, 'cutover', 'cutting-over', CUTOVER_STEPS) : { completed: [] as string[] };
     const completed = earlier.completed as CutoverStep[];
-    const reverse = completed.includes('start-reverse-pipeline') ? recordedReverse(events, session.endpoints, tables) : undefined;
+    const reverse = completed.includes('start-reverse-pipeline') ? recordedReverse(events, session.endpoints, tables, migration.pipeline.fixes) : undefined;
     if (completed.includes('start-reverse-pipeline') && !reverse) throw new HarnessError(`migrate cutover: the event log shows start-reverse-pipeline done but not its slot name; finish by hand or 'migrate rollback'`);
     await ctx.store.setState(migration.id, 'cutting-over', 'cutover', resuming ? { resumed: true, completed } : {});
     if (completed.length) ctx.progress(`migrate cutover: resuming; done earlier: ${completed.join(', ')}`);
@@ -51,6 +51,7 @@ export const verb: MigrateVerb = {
     const result = await cutover({
       ...session,
       connect: ctx.connect,
+      fixes: migration.pipeline.fixes,
       forwardSink: migration.pipeline.sinkConnector,
       tables,
       completed,

@@ -5,7 +5,10 @@
  *   3. the heartbeat, drain marker and signal tables exist in the source (lag probes; `cutover`'s drain; `resync`)
  *   4. pg_dump -s of the source schema (types, functions, sequences, the migrated tables) into the target, in one transaction
  *   5. the migration is recorded (state initialized) with its tables and pipeline names
- * A failed check (1, 2) exits 1 before anything is created or copied.
+ * A failed check (1, 2) exits 1 before anything is created or copied. With --apply-fixes, the findings' fixes are
+ * applied instead (source SQL before the copy, the publication with publish_via_partition_root, target SQL after
+ * it) and recorded with the migration, so that the connectors of snapshot, cutover and rollback carry them; an error
+ * no fix covers (a table without a key: leave it out with --tables and move it by hand) still exits 1.
  */
 import { HarnessError } from '../../core/errors.js';
 import { parseCommandArgs } from '../../cli/command.js';
@@ -17,11 +20,12 @@ import { ensureMarkerTable } from '../drain.js';
 import { defaultPipeline, MIGRATE_MARKER_TABLE, MIGRATE_SCHEMA } from '../migration-connectors.js';
 import { assessSchema } from '../schema-compat.js';
 import { copySchema } from '../schema-copy.js';
+import { planFixes } from '../fixes.js';
 import { listTables, ownedSequences, tableExists, tableRef, walLevel } from '../table-catalog.js';
 import type { MigrateVerb } from '../verb.js';
 
 const USAGE =
-  '[--tables a,b,c] [--skip-schema-copy] [--pg-dump PATH] [--psql PATH] [--source-connector NAME] [--sink-connector NAME] ' +
+  '[--tables a,b,c] [--apply-fixes] [--skip-schema-copy] [--pg-dump PATH] [--psql PATH] [--source-connector NAME] [--sink-connector NAME] ' +
   '[--topic-prefix P] [--slot NAME] [--publication NAME]';
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -33,6 +37,7 @@ export const verb: MigrateVerb = {
   async run(ctx, args) {
     const parsed = parseCommandArgs('migrate init', args, {
       tables: { type: 'string' },
+      'apply-fixes': { type: 'boolean' },
       'skip-schema-copy': { type: 'boolean' },
       'pg-dump': { type: 'string' },
       psql: { type: 'string' },
@@ -75,13 +80,22 @@ export const verb: MigrateVerb = {
     const problems = assessment.findings.filter((f) => f.severity !== 'info' && (f.kind === 'database' || f.kind === 'sequence' || migrated(f.object)));
     const errors = problems.filter((p) => p.severity === 'error');
     const checks = { walLevel: level, tables, assessment: { counts: assessment.counts, findings: problems } };
-    if (errors.length) {
+    const plan = planFixes(problems);
+    const applyFixes = v['apply-fixes'] === true;
+    const blocking = applyFixes ? plan.unfixable : errors;
+    if (blocking.length) {
+      const hint = !applyFixes && plan.unfixable.length === 0 ? [`every problem has a fix init can apply: run again with --apply-fixes`] : [];
       ctx.print(
-        { migrationId: ctx.migrationId, ok: false, checks, created: false },
-        [`migrate init ${ctx.migrationId}: ${errors.length} problem(s); nothing was created or copied`, ...problems.map((p) => `  ${p.severity.toUpperCase()} ${p.object}: ${p.problem}\n    fix: ${p.fix}`)].join('\n'),
+        { migrationId: ctx.migrationId, ok: false, checks, created: false, ...(applyFixes ? { unfixable: plan.unfixable.map((f) => f.object) } : {}) },
+        [
+          `migrate init ${ctx.migrationId}: ${blocking.length} problem(s)${applyFixes ? ' no automatic fix covers' : ''}; nothing was created or copied`,
+          ...(applyFixes ? blocking : problems).map((p) => `  ${p.severity.toUpperCase()} ${p.object}: ${p.problem}\n    fix: ${p.fix}`),
+          ...hint.map((h) => `  ${h}`),
+        ].join('\n'),
       );
       return 1;
     }
+    const fixes = applyFixes ? plan.fixes : undefined;
     if (!v['skip-schema-copy']) {
       const present: string[] = [];
       for (const t of tables) if (await tableExists(target, t)) present.push(t);
@@ -92,6 +106,22 @@ export const verb: MigrateVerb = {
     await ensureHeartbeatTable({ source, table: pipeline.heartbeatTable });
     await ensureMarkerTable(source);
     await source.query(`CREATE TABLE IF NOT EXISTS ${tableRef(pipeline.signalTable)} (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048) NULL)`);
+
+    // The fixes that act on the source, before its schema is copied (REPLICA IDENTITY FULL, the publication).
+    if (fixes) {
+      for (const sql of fixes.sourceSql) await source.query(sql);
+      if (fixes.publishViaPartitionRoot) {
+        const captured = [...tables, ...helperTables].map(tableRef).join(', ');
+        // A run that stopped later (the schema copy failed, say) left it: set it again rather than fail on it.
+        const exists = (await source.query('SELECT 1 AS found FROM pg_publication WHERE pubname = $1', [pipeline.publicationName])).length > 0;
+        if (exists) {
+          await source.query(`ALTER PUBLICATION ${pipeline.publicationName} SET TABLE ${captured}`);
+          await source.query(`ALTER PUBLICATION ${pipeline.publicationName} SET (publish_via_partition_root = true)`);
+        } else {
+          await source.query(`CREATE PUBLICATION ${pipeline.publicationName} FOR TABLE ${captured} WITH (publish_via_partition_root = true)`);
+        }
+      }
+    }
 
     // 4. schema copy
     const tools = ctx.endpoints.tools;
@@ -110,19 +140,22 @@ export const verb: MigrateVerb = {
           limitMs: ctx.timeoutMs,
         });
     if (copy) ctx.progress(`migrate init: schema copied to the target with ${copy.pgDump} in ${copy.seconds.toFixed(1)} s (${Object.entries(copy.created).map(([k, n]) => `${n} ${k}`).join(', ')})`);
+    if (fixes) for (const sql of fixes.targetSql) await target.query(sql);
+    if (fixes) pipeline.fixes = fixes;
 
     // 5. record
     const [sourceId, targetId] = await Promise.all([databaseIdentity(source), databaseIdentity(target)]);
     const migration = await ctx.store.create({ id: ctx.migrationId, source: sourceId, target: targetId, tables, pipeline }, 'init');
     await ctx.record({ step: 'checks', outcome: 'ok', detail: checks });
-    await ctx.record({ step: 'schema-copy', outcome: copy ? 'ok' : 'info', detail: copy ? { ...copy } : { skipped: '--skip-schema-copy' } });
+    await ctx.record({ step: 'schema-copy', outcome: copy ? 'ok' : 'info', detail: copy ? { ...copy, ddl: undefined } : { skipped: '--skip-schema-copy' } });
+    if (fixes) await ctx.record({ step: 'fixes', outcome: 'ok', detail: { ...fixes } });
     ctx.print(
-      { migrationId: migration.id, ok: true, state: migration.state, checks, schemaCopy: copy ?? null, pipeline },
+      { migrationId: migration.id, ok: true, state: migration.state, checks, schemaCopy: copy ? { ...copy, ddl: undefined } : null, pipeline },
       [
         `migrate init ${migration.id}: ok, state ${migration.state}`,
         `  source ${sourceId.host}:${sourceId.port}/${sourceId.database} -> target ${targetId.host}:${targetId.port}/${targetId.database}`,
         `  wal_level logical; ${tables.length} table(s): ${tables.join(', ')}`,
-        ...problems.map((p) => `  WARNING ${p.object}: ${p.problem} (fix: ${p.fix})`),
+        ...problems.map((p) => `  ${fixes && p.remedy ? `FIXED ${p.severity.toUpperCase()}` : p.severity.toUpperCase()} ${p.object}: ${p.problem} (fix: ${p.fix})`),
         `  schema copy: ${copy ? `${Object.entries(copy.created).map(([k, n]) => `${n} ${k}`).join(', ')}` : 'skipped (--skip-schema-copy)'}`,
         `  pipeline: ${pipeline.sourceConnector} -> ${pipeline.sinkConnector}, topics ${pipeline.topicPrefix}.*, slot ${pipeline.slotName}`,
         `next: runbook-harness migrate snapshot --migration-id ${migration.id}`,

@@ -33,7 +33,7 @@ export const verb: MigrateVerb = {
     const session = await cutoverSession(ctx, 'rollback');
     const tables = bareTables(migration.tables);
     const events = await ctx.store.events(migration.id);
-    const reverse = recordedReverse(events, session.endpoints, tables);
+    const reverse = recordedReverse(events, session.endpoints, tables, migration.pipeline.fixes);
     if (!reverse) throw new HarnessError(`migrate rollback: migration ${migration.id} has no reverse pipeline in its event log (no cutover started one), so there is nothing to roll back from; see 'migrate status --migration-id ${migration.id}'`);
     const resuming = migration.state === 'rolling-back';
     const earlier = resuming ? attemptEvents(events, 'rollback', 'rolling-back', ROLLBACK_STEPS) : { completed: [] as string[] };
@@ -42,7 +42,7 @@ export const verb: MigrateVerb = {
     if (completed.length) ctx.progress(`migrate rollback: resuming; done earlier: ${completed.join(', ')}`);
 
     const limits = ctx.timeoutGiven ? Object.fromEntries(ROLLBACK_STEPS.map((s) => [s, ctx.timeoutMs])) : undefined;
-    const result = await rollback({ ...session, connect: ctx.connect, reverse, completed, limits, record: (e) => ctx.record(e), around: progressSteps(ctx, 'rollback', ROLLBACK_STEPS) });
+    const result = await rollback({ ...session, connect: ctx.connect, fixes: migration.pipeline.fixes, reverse, completed, limits, record: (e) => ctx.record(e), around: progressSteps(ctx, 'rollback', ROLLBACK_STEPS) });
     const rtoSeconds = result.ok ? (result.rtoSeconds ?? (earlier.pausedAt ? (Date.now() - earlier.pausedAt) / 1000 : undefined)) : undefined;
     const slo = sloTarget('database-migration', 'Rollback time (RTO)');
     const verdict: SloVerdict | undefined = rtoSeconds === undefined ? undefined : sloVerdict({ metric: slo.metric, comparator: slo.comparator, value: slo.value, unit: slo.unit }, rtoSeconds, 'pooler paused to resumed on the source');
