@@ -8,13 +8,11 @@
  *   checker), none failed.
  * And a cutover killed with SIGKILL during its drain is resumed by the next `cutover` from the event log.
  */
-import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { pollUntil } from '../../harness/core/poll.js';
 import { CONTROL_SCHEMA, LOCK_HOLDER_SQL, type Migration, type MigrationEvent } from '../../harness/migrate/control-store.js';
 import { CUTOVER_STEPS } from '../../harness/migrate/cutover.js';
 import { bareTables, recordedReverse } from '../../harness/migrate/cutover-session.js';
-import { defaultPipeline } from '../../harness/migrate/migration-connectors.js';
 import { ROLLBACK_STEPS } from '../../harness/migrate/rollback.js';
 import type { StepResult } from '../../harness/migrate/steps.js';
 import { recordFinding } from '../../harness/report/findings.js';
@@ -22,7 +20,7 @@ import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { APP_KEY, APP_TABLE, awaitAcknowledged, createAppTable, poolerAdmin, restoreStack } from '../../harness/scenario/cutover-rehearsal.js';
 import { removeMigration } from '../../harness/scenario/migration-cleanup.js';
 import { CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
-import { runCli, type CliResult } from '../../harness/scenario/runbook-commands.js';
+import { cliJson, cliMigration as cliMigrationFor, showRun } from '../../harness/scenario/migrate-cli.js';
 import { describe, expect, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
 import type { SloVerdict } from '../../harness/verify/slo.js';
@@ -46,25 +44,10 @@ interface StepsOut {
   failed: { name: string; error: string } | null;
 }
 
-const json = <T>(r: CliResult): T => {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`'${r.command}' printed no JSON document: ${show(r)}`);
-  }
-};
-const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(0, 2000)}\n--- stderr ---\n${r.stderr.slice(0, 2000)}`;
+const json = cliJson;
+const show = showRun;
 const seen = (events: MigrationEvent[], verb: string) => events.filter((e) => e.verb === verb).map((e) => `${e.step}/${e.outcome}`);
-
-/** The migration's names, unique per test, and the CLI bound to it. */
-function cliMigration(stateDir: string, prefix: string) {
-  const id = `${prefix}-${randomBytes(3).toString('hex')}`;
-  const flat = id.replace(/-/g, '_');
-  const names = { sourceConnector: `${id}-source`, sinkConnector: `${id}-sink`, topicPrefix: `rh_${flat}`, slotName: `rh_slot_${flat}`, publicationName: `rh_pub_${flat}` };
-  const migrate = (verb: string, ...args: string[]) => runCli(stateDir, ['migrate', verb, '--migration-id', id, ...args]);
-  const initArgs = ['--tables', APP_TABLE, '--source-connector', names.sourceConnector, '--sink-connector', names.sinkConnector, '--topic-prefix', names.topicPrefix, '--slot', names.slotName, '--publication', names.publicationName, '--timeout', String(VERB_TIMEOUT_S)];
-  return { id, names, pipeline: defaultPipeline(names), migrate, initArgs };
-}
+const cliMigration = (stateDir: string, prefix: string) => cliMigrationFor(stateDir, prefix, { tables: [APP_TABLE], timeoutSeconds: VERB_TIMEOUT_S });
 
 /** Puts the stack back whatever the outcome: pooler on the source and resumed, unfenced, the reverse pipeline the log names and the migration removed. */
 async function cleanUp(id: string, m: ReturnType<typeof cliMigration>, ctx: { endpoints: StackEndpoints; source: SqlSession; target: SqlSession; connect: ConnectClient }) {

@@ -15,7 +15,8 @@ import { defaultPipeline } from '../../harness/migrate/migration-connectors.js';
 import { summariseState } from '../../harness/pipeline/connect-client.js';
 import { attachJson, runbookStep } from '../../harness/report/step.js';
 import { removeMigration } from '../../harness/scenario/migration-cleanup.js';
-import { runCli, type CliResult } from '../../harness/scenario/runbook-commands.js';
+import { cliJson, showRun } from '../../harness/scenario/migrate-cli.js';
+import { runCli } from '../../harness/scenario/runbook-commands.js';
 import { resetSampleTables, SAMPLE_TABLES } from '../../harness/scenario/sample-tables.js';
 import { describe, expect, test } from '../../harness/test.js';
 
@@ -26,14 +27,8 @@ const LOCK_SEEN_LIMIT_MS = 60_000;
 /** The planted difference: a customer's name changed on the target only. */
 const PLANTED = { table: 'customers', key: 'customer_id', id: '2', column: 'name', value: 'planted behind the pipeline' };
 
-const json = <T>(r: CliResult): T => {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`'${r.command}' printed no JSON document: ${show(r)}`);
-  }
-};
-const show = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(0, 1500)}\n--- stderr ---\n${r.stderr.slice(0, 1500)}`;
+const json = cliJson;
+const show = showRun;
 
 describe('runbook-harness migrate: the orchestrator on the real stack', () => {
   test('init → snapshot → validate → planted difference found by key → status from another process → one exclusive verb at a time', async ({ source, target, connect, endpoints }) => {
