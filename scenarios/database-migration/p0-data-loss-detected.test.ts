@@ -8,7 +8,7 @@
  * connector's offset is past the latest writes, the DLQ holds none of them (the loss is in the replica, not the
  * pipeline). The Recovery runs as typed (referencing tables looked up, TRUNCATE, data-only copy, resume) after a
  * control run of the original's `pg_dump -t | psql` (Change Log row 9: it fails on the existing table and restores
- * nothing). Change Log row 23: TRUNCATE refuses a referenced table alone and empties every table it lists (shown on
+ * nothing). Change Log row 25: TRUNCATE refuses a referenced table alone and empties every table it lists (shown on
  * a scratch pair in the replica; the sample schema has no foreign key to customers). Afterwards the replica matches
  * and every acknowledged write is in it (history checker).
  */
@@ -203,9 +203,9 @@ describe(section.title, () => {
         );
       });
 
-      await runbookStep('Recovery: TRUNCATE customers, referencing tables listed too (Change Log row 23)', async () => {
+      await runbookStep('Recovery: TRUNCATE customers, referencing tables listed too (Change Log row 25)', async () => {
         const block = recoverySql[0]!.value;
-        // Change Log row 23 on a scratch pair in the replica: a referenced table cannot be truncated alone, and every table listed is emptied.
+        // Change Log row 25 on a scratch pair in the replica: a referenced table cannot be truncated alone, and every table listed is emptied.
         await runSql(target, 'DROP TABLE IF EXISTS rh_dl_child, rh_dl_parent; CREATE TABLE rh_dl_parent (id int PRIMARY KEY); CREATE TABLE rh_dl_child (id int PRIMARY KEY, parent_id int REFERENCES rh_dl_parent); INSERT INTO rh_dl_parent VALUES (1); INSERT INTO rh_dl_child VALUES (1, 1)', 'scratch: a referenced table and its child');
         onTestFinished(async () => void (await target.query('DROP TABLE IF EXISTS rh_dl_child, rh_dl_parent')));
         const alone = await target.query('TRUNCATE rh_dl_parent').then(() => 'truncated', (e: Error) => e.message);
@@ -213,7 +213,7 @@ describe(section.title, () => {
         const childRows = Number((await target.query('SELECT count(*)::int AS n FROM rh_dl_child'))[0]!.n);
         const scratch = await target.query(block.replaceAll(`'${TABLE}'`, "'rh_dl_parent'").split('\n').filter((l) => /^SELECT/i.test(l.trim())).join('\n'));
         assertClaim(
-          changeLogClaim('database-migration', 23, 'emptied'),
+          changeLogClaim('database-migration', 25, 'emptied'),
           /cannot truncate a table referenced in a foreign key constraint/.test(alone) && childRows === 0 && scratch.map((r) => String(r.referencing_table)).join() === 'rh_dl_child',
           `TRUNCATE of the referenced table alone: ${alone.split(': ').at(-1)}; listed with its child: the child has ${childRows} rows; the section's lookup on the scratch parent finds ${JSON.stringify(scratch)}`,
         );
