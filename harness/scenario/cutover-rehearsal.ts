@@ -16,8 +16,13 @@ import { unfenceRole } from '../migrate/fence.js';
 import { PoolerAdmin, requirePooler } from '../migrate/pooler-admin.js';
 import { removeReversePipeline, type ReversePipeline } from '../migrate/reverse-pipeline.js';
 import type { StepEvent } from '../migrate/steps.js';
-import type { SqlSession } from '../verify/reconcile/index.js';
-import type { AppClient } from '../workload/app-client.js';
+import type { Pipeline } from '../fixtures/pipeline.js';
+import type { ConnectorConfig } from '../pipeline/connect-client.js';
+import { recordFinding } from '../report/findings.js';
+import { attachJson } from '../report/step.js';
+import { reconcileSessions, type SqlSession } from '../verify/reconcile/index.js';
+import { AppClient, type AppClientSummary } from '../workload/app-client.js';
+import { awaitConverged } from './replica-waits.js';
 
 export const APP_TABLE = 'app_orders';
 export const APP_KEY = 'order_id';
@@ -92,4 +97,46 @@ export async function awaitAcknowledged(client: AppClient, database: string, n: 
     const failed = client.log.filter((r) => r.outcome !== 'ok' && r.start >= since).length;
     return { done: acked >= n, seen: `${acked} acknowledged by ${database}, ${failed} failed requests`, value: acked };
   });
+}
+
+/** What the application writes into its table: every column but the key (the key comes from the table's sequence). */
+export const appShape = (n: number): Record<string, string> => ({ customer: `c${n % 50}`, amount: `${n % 1000}.25`, note: `write ${n}` });
+
+export interface StartedApplication {
+  client: AppClient;
+  copied: { dumpSeconds: number; targetSequence: string | null };
+  snapshot: { converged: boolean; seconds: number; report: Awaited<ReturnType<typeof reconcileSessions>> };
+  /** The port the pooler pointed at before the client started (the source's, on a fresh stack). */
+  poolerPort: number;
+  /** Writes the source acknowledged before this returned. */
+  acknowledgedOnSource: number;
+}
+
+/**
+ * A migration ready for its cutover, with the application on it: the application's table on the source (`seedRows`
+ * rows) and its schema on the target, the forward pipeline deployed (`sourceConfig` added to the source connector's
+ * settings), the snapshot converged, then the client writing and reading through the pooler until the source has
+ * acknowledged `writes` of its writes. Returns observations; the scenario asserts them.
+ */
+export async function startApplication(
+  ctx: { endpoints: StackEndpoints; source: SqlSession; target: SqlSession; pipeline: Pipeline; pgTools: PostgresTools },
+  options: { seedRows: number; writes: number; limitMs: number; sourceConfig?: ConnectorConfig },
+): Promise<StartedApplication> {
+  const { endpoints, source, target, pipeline, pgTools } = ctx;
+  const copied = await prepareAppTable(source, target, endpoints, pgTools, options.seedRows);
+  await pipeline.deploy({ tables: [APP_TABLE, MARKER_TABLE], source: options.sourceConfig });
+  const snapshot = await awaitConverged(source, target, [{ table: APP_TABLE }], options.limitMs);
+  await attachJson('schema copied with pg_dump --schema-only; snapshot', { ...copied, snapshotSeconds: snapshot.seconds, converged: snapshot.converged });
+  const poolerPort = (await poolerAdmin(endpoints).server()).port;
+  const client = AppClient.start({ url: requirePooler(endpoints).url, table: APP_TABLE, keyColumn: APP_KEY, shape: appShape });
+  const acknowledgedOnSource = snapshot.converged ? await awaitAcknowledged(client, endpoints.source.database, options.writes, options.limitMs) : 0;
+  return { client, copied, snapshot, poolerPort, acknowledgedOnSource };
+}
+
+/** Stops the client (if still running), attaches its summary, and records a reconnect as a finding. */
+export async function stopApplication(client: AppClient, label: string): Promise<AppClientSummary> {
+  const summary = await client.stop();
+  await attachJson(`application client (${label})`, { ...summary, failures: client.log.filter((r) => r.outcome !== 'ok').slice(0, 20) });
+  if (summary.reconnects > 0) await recordFinding('retry', 'application client reconnected', `${summary.reconnects} reconnects through the pooler during ${label}`);
+  return summary;
 }

@@ -10,6 +10,7 @@ import { attachSql, attachText } from '../report/step.js';
 import { type CodeBlock, type SourceDialect, type Step } from '../runbook/model.js';
 import { loadRunbook, sectionTree } from '../runbook/parse.js';
 import { type RunbookSection } from '../runbook/section.js';
+import { splitSql } from '../runbook/lint/sql-split.js';
 import { type SqlSession } from '../verify/reconcile/index.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -171,4 +172,25 @@ export function psqlDescribedColumns(listing: string): string[] {
     columns.push(line.split('|')[0]!.trim());
   }
   return columns;
+}
+
+/** One statement of a runbook SQL block with the `-- Expected: …` comment that follows it (before the next statement), if any. */
+export interface ExpectedStatement {
+  sql: string;
+  expected?: string;
+}
+
+export function statementsWithExpected(block: string): ExpectedStatement[] {
+  // Each statement's code without the comment lines before it (those belong to the statement before, or head the block).
+  const code = splitSql(block).map((s) => s.text.replace(/^(?:\s*--[^\n]*\n)*\s*/, ''));
+  let from = 0;
+  const located = code.map((sql) => {
+    const at = block.indexOf(sql, from);
+    from = at + sql.length;
+    return { sql, at, end: from };
+  });
+  return located.map((s, i) => {
+    const between = block.slice(s.end, located[i + 1]?.at ?? block.length);
+    return { sql: s.sql, expected: /--\s*Expected:\s*(.+)$/m.exec(between)?.[1]?.trim() };
+  });
 }

@@ -13,12 +13,11 @@ import { pollUntil } from '../../harness/core/poll.js';
 import { CUTOVER_STEPS, cutover, type CutoverStep } from '../../harness/migrate/cutover.js';
 import { ORIGINAL_ROLLBACK_SKIPS, rollback, type RollbackStep, ROLLBACK_STEPS } from '../../harness/migrate/rollback.js';
 import type { StepEvent, StepWrapper } from '../../harness/migrate/steps.js';
-import { recordFinding } from '../../harness/report/findings.js';
 import { attachJson, attachSql, runbookStep } from '../../harness/report/step.js';
 import { runbookSection } from '../../harness/runbook/section.js';
 import { assertSlo, sloTarget } from '../../harness/runbook/slo.js';
-import { APP_KEY, APP_TABLE, awaitAcknowledged as awaitAcknowledgedWrites, cutoverInputs, poolerAdmin, prepareAppTable, restoreStack } from '../../harness/scenario/cutover-rehearsal.js';
-import { awaitConverged, CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
+import { APP_KEY, APP_TABLE, awaitAcknowledged as awaitAcknowledgedWrites, cutoverInputs, prepareAppTable, restoreStack, startApplication, stopApplication } from '../../harness/scenario/cutover-rehearsal.js';
+import { CONVERGE_LIMIT_MS } from '../../harness/scenario/replica-waits.js';
 import { awaitState, traceHead } from '../../harness/scenario/pipeline-observers.js';
 import { changeLogClaim } from '../../harness/runbook/change-log.js';
 import { assertClaim } from '../../harness/runbook/claims.js';
@@ -26,7 +25,7 @@ import { reversePipeline, startReversePipeline } from '../../harness/migrate/rev
 import { MARKER_TABLE } from '../../harness/migrate/drain.js';
 import { describe, expect, sourceVariants, test } from '../../harness/test.js';
 import { checkHistory } from '../../harness/verify/history.js';
-import { AppClient, type AppClientSummary } from '../../harness/workload/app-client.js';
+import type { AppClient, AppClientSummary } from '../../harness/workload/app-client.js';
 import type { ReversePipeline } from '../../harness/migrate/reverse-pipeline.js';
 import type { PostgresTools, StackEndpoints } from '../../harness/env/stack.js';
 import type { Pipeline } from '../../harness/fixtures/pipeline.js';
@@ -77,25 +76,14 @@ interface Ctx {
 }
 
 /** Tables, forward pipeline, snapshot, and the client writing through the pooler to the source. */
-async function setUp({ endpoints, source, target, pipeline, pgTools }: Ctx): Promise<AppClient> {
-  const copied = await prepareAppTable(source, target, endpoints, pgTools, SEED_ROWS);
-  await pipeline.deploy({ tables: [APP_TABLE, MARKER_TABLE] });
-  const snapshot = await awaitConverged(source, target, [{ table: APP_TABLE }]);
-  await attachJson('schema copied with pg_dump --schema-only; snapshot', { ...copied, snapshotSeconds: snapshot.seconds, converged: snapshot.converged });
-  expect(snapshot.converged, JSON.stringify(snapshot.report.tables[0]?.diffCounts)).toBe(true);
-  expect((await poolerAdmin(endpoints).server()).port, 'the pooler points at the source first').toBe(endpoints.source.port);
-  const client = AppClient.start({ url: endpoints.pooler!.url, table: APP_TABLE, keyColumn: APP_KEY, shape: (n) => ({ customer: `c${n % 50}`, amount: `${n % 1000}.25`, note: `write ${n}` }) });
-  await awaitAcknowledged(client, endpoints.source.database, WRITES_PER_PHASE);
-  return client;
+async function setUp(ctx: Ctx): Promise<AppClient> {
+  const started = await startApplication(ctx, { seedRows: SEED_ROWS, writes: WRITES_PER_PHASE, limitMs: CONVERGE_LIMIT_MS });
+  expect(started.snapshot.converged, JSON.stringify(started.snapshot.report.tables[0]?.diffCounts)).toBe(true);
+  expect(started.poolerPort, 'the pooler points at the source first').toBe(ctx.endpoints.source.port);
+  return started.client;
 }
 
-/** Stops the client (if still running), attaches its summary, and records a reconnect as a finding. */
-async function stopClient(client: AppClient, label: string): Promise<AppClientSummary> {
-  const summary = await client.stop();
-  await attachJson(`application client (${label})`, { ...summary, failures: client.log.filter((r) => r.outcome !== 'ok').slice(0, 20) });
-  if (summary.reconnects > 0) await recordFinding('retry', 'application client reconnected', `${summary.reconnects} reconnects through the pooler during ${label}`);
-  return summary;
-}
+const stopClient = stopApplication;
 
 describe(`${cutoverSection.title} and ${rollbackSection.title}`, () => {
   for (const variant of sourceVariants()) {
