@@ -149,7 +149,11 @@ async function main(): Promise<void> {
     await stack.stop();
   }
   const names = Object.keys(GOALS) as (keyof typeof GOALS)[];
-  const lines = [`migration bench: ${runs.length} runs, ${SEED_ROWS} seeded rows, client at 20 writes/s + 20 reads/s through PgBouncer`, '', '| metric | min | median | max | goal |', '|---|---|---|---|---|'];
+  const parts = [
+    ...(runs.length ? [`${runs.length} cutover + rollback runs, ${SEED_ROWS} seeded rows, client at 20 writes/s + 20 reads/s through PgBouncer`] : []),
+    ...(snapshots.length ? [`${snapshots.length} initial snapshots of ${SNAPSHOT_ROWS} rows`] : []),
+  ];
+  const lines = [`migration bench: ${parts.join('; ')}`, '', '| metric | min | median | max | goal |', '|---|---|---|---|---|'];
   for (const name of runs.length ? names : []) {
     const xs = runs.map((r) => r[name as keyof RunFigures] as number);
     lines.push(`| ${name} | ${Math.min(...xs).toFixed(2)} | ${median(xs).toFixed(2)} | ${Math.max(...xs).toFixed(2)} | ${GOALS[name]} |`);
