@@ -42,6 +42,8 @@ export const DEFAULT_CUTOVER_LIMITS_MS: Record<CutoverStep, number> = {
 export interface CutoverInputs extends MigrationSides {
   /** The forward pipeline's sink connector (drained, then paused). */
   forwardSink: string;
+  /** The forward pipeline's source connector: the drain stops at once if it (or the sink) FAILED. */
+  forwardSource?: string;
   /** Tables validated and, with the marker table, carried by the reverse pipeline. */
   tables: string[];
   /** For the reverse pipeline's connector configs (how Connect reaches both databases). */
@@ -84,7 +86,10 @@ export async function cutover(inputs: CutoverInputs): Promise<CutoverResult> {
       return { seconds: paused.seconds, pools: paused.pools };
     },
     'fence-source': async () => ({ ...(await fenceRole(source.session, inputs.appRole, source.server.database, limit('fence-source'))) }),
-    drain: async () => ({ ...(await awaitDrained({ origin: source.session, destination: target.session, kafkaBootstrap: inputs.kafkaBootstrap, sinkConnector: inputs.forwardSink, limitMs: limit('drain') })) }),
+    drain: async () => {
+      const watch = { connect: inputs.connect, connectors: [...(inputs.forwardSource ? [inputs.forwardSource] : []), inputs.forwardSink] };
+      return { ...(await awaitDrained({ origin: source.session, destination: target.session, kafkaBootstrap: inputs.kafkaBootstrap, sinkConnector: inputs.forwardSink, limitMs: limit('drain'), watch })) };
+    },
     validate: async () => {
       const report = await reconcileSessions(source.session, target.session, inputs.tables.map((table) => ({ table })));
       result.validation = report;

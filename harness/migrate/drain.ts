@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pollUntil } from '../core/poll.js';
+import { summariseState, type ConnectClient } from '../pipeline/connect-client.js';
 import { consumerGroupLag, sinkGroupId } from '../pipeline/kafka-admin.js';
 import type { SqlSession } from '../verify/reconcile/index.js';
 
@@ -21,13 +22,36 @@ export interface DrainObservation {
   sinkLag: number;
 }
 
-export async function awaitDrained(options: { origin: SqlSession; destination: SqlSession; kafkaBootstrap: string; sinkConnector: string; limitMs: number }): Promise<DrainObservation> {
+/** How often the drain asks Connect whether a connector of the pipeline has FAILED (a marker it never carries). */
+const CONNECTOR_CHECK_MS = 1_000;
+
+export async function awaitDrained(options: {
+  origin: SqlSession;
+  destination: SqlSession;
+  kafkaBootstrap: string;
+  sinkConnector: string;
+  limitMs: number;
+  /** The pipeline's connectors: one FAILED ends the drain at once (the marker would never arrive). */
+  watch?: { connect: ConnectClient; connectors: string[] };
+}): Promise<DrainObservation> {
   const started = Date.now();
   const marker = `drain-${randomBytes(6).toString('hex')}`;
   await options.origin.query(`INSERT INTO ${MARKER_TABLE} (marker_id) VALUES ($1)`, [marker]);
+  let checked = 0;
   await pollUntil({ what: `drain marker ${marker} to reach ${options.destination.endpoint}`, limitMs: options.limitMs, intervalMs: 100 }, async () => {
     const rows = await options.destination.query(`SELECT 1 AS found FROM ${MARKER_TABLE} WHERE marker_id = $1`, [marker]);
-    return { done: rows.length === 1, seen: 'marker not there yet' };
+    if (rows.length === 1) return { done: true, seen: 'marker there' };
+    if (options.watch && Date.now() - checked >= CONNECTOR_CHECK_MS) {
+      checked = Date.now();
+      for (const name of options.watch.connectors) {
+        const status = await options.watch.connect.getConnectorStatus(name);
+        if (summariseState(status) === 'FAILED') {
+          const trace = (status.connector.trace ?? status.tasks.find((t) => t.trace)?.trace ?? '').split('\n')[0];
+          return { done: false, seen: `${name} FAILED`, abort: new Error(`connector ${name} FAILED during the drain, so the marker cannot arrive: ${trace}`) };
+        }
+      }
+    }
+    return { done: false, seen: 'marker not there yet' };
   });
   const markerSeconds = (Date.now() - started) / 1000;
   const group = sinkGroupId(options.sinkConnector);

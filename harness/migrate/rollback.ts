@@ -68,7 +68,10 @@ export async function rollback(inputs: RollbackInputs): Promise<RollbackResult> 
       return { seconds: paused.seconds };
     },
     'fence-target': async () => ({ ...(await fenceRole(target.session, inputs.appRole, target.server.database, limit('fence-target'))) }),
-    'drain-reverse': async () => ({ ...(await awaitDrained({ origin: target.session, destination: source.session, kafkaBootstrap: inputs.kafkaBootstrap, sinkConnector: reverse().sinkName, limitMs: limit('drain-reverse') })) }),
+    'drain-reverse': async () => {
+      const watch = { connect: inputs.connect, connectors: [reverse().sourceName, reverse().sinkName] };
+      return { ...(await awaitDrained({ origin: target.session, destination: source.session, kafkaBootstrap: inputs.kafkaBootstrap, sinkConnector: reverse().sinkName, limitMs: limit('drain-reverse'), watch })) };
+    },
     'carry-sequences-back': async () => ({ sequences: await carrySequences(target.session, source.session) }),
     'stop-reverse-sink': async () => {
       const state = (await inputs.connect.pauseConnector(reverse().sinkName, { waitForTasks: true })).connector.state;

@@ -63,7 +63,8 @@ export function cutoverInputs(
   connect: ConnectClient,
   forwardSink: string,
   events: StepEvent[],
-): Pick<CutoverInputs, 'source' | 'target' | 'pooler' | 'appRole' | 'connect' | 'kafkaBootstrap' | 'forwardSink' | 'tables' | 'endpoints' | 'record'> {
+  forwardSource?: string,
+): Pick<CutoverInputs, 'source' | 'target' | 'pooler' | 'appRole' | 'connect' | 'kafkaBootstrap' | 'forwardSink' | 'forwardSource' | 'tables' | 'endpoints' | 'record'> {
   return {
     ...sides(endpoints, source, target),
     pooler: poolerAdmin(endpoints),
@@ -71,6 +72,7 @@ export function cutoverInputs(
     connect,
     kafkaBootstrap: endpoints.kafka.bootstrap,
     forwardSink,
+    ...(forwardSource ? { forwardSource } : {}),
     tables: [APP_TABLE],
     endpoints,
     record: (e) => void events.push({ ...e, detail: { ...e.detail, at: new Date().toISOString() } }),

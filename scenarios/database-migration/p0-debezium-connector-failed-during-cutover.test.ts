@@ -79,12 +79,14 @@ describe(section.title, () => {
           if (step === 'drain') terminated = (await source.query('SELECT pg_terminate_backend(active_pid)::text AS t FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL', [slot])).map((r) => r.t!);
           return body();
         };
-        const result = await cutover({ ...cutoverInputs(endpoints, source, target, connect, pipeline.sinkName, events), around });
+        const result = await cutover({ ...cutoverInputs(endpoints, source, target, connect, pipeline.sinkName, events, pipeline.sourceName), around });
         if (result.switched) reverse = result.reverse; // a cutover that went through: its reverse pipeline is removed at the end
         await attachJson('cutover events', events);
         expect(terminated, 'the slot\'s walsender was terminated').toEqual(['true']);
         expect(result.ok, 'the cutover does not complete').toBe(false);
         expect(result.failed?.name, `the step that failed: ${result.failed?.error}`).toBe('drain');
+        // The drain watches the connectors: it stops on the FAILED source, not at the end of its limit.
+        expect(result.failed?.error, 'the drain names the failed connector').toMatch(new RegExp(`connector ${pipeline.sourceName} FAILED during the drain`));
         expect(result.switched, 'it stopped before the switch').toBe(false);
         expect(result.undone?.ok, `the undo: ${JSON.stringify(result.undone)}`).toBe(true);
         expect(result.undone!.steps.map((s) => s.name), 'what the undo did').toEqual(['undo:unfence-source', 'undo:resume-pooler-on-source']);

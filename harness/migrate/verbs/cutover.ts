@@ -53,6 +53,7 @@ export const verb: MigrateVerb = {
       connect: ctx.connect,
       fixes: migration.pipeline.fixes,
       forwardSink: migration.pipeline.sinkConnector,
+      forwardSource: migration.pipeline.sourceConnector,
       tables,
       completed,
       reverse,
