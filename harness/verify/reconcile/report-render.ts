@@ -28,12 +28,23 @@ export function renderReportText(report: ReconcileReport, shown = 10): string {
   return lines.join('\n') + '\n';
 }
 
-/** reports/reconciliation_<table>_<timestamp>.json, the name the runbooks `cat`. */
+/**
+ * reports/reconciliation_<table>_<timestamp>.json, the name the runbooks `cat`. A second run of the same tables
+ * within the same second gets `-2`, `-3`, … before `.json` instead of overwriting the first one's report.
+ */
 export function writeReportFile(report: ReconcileReport, outputDir: string): string {
   mkdirSync(outputDir, { recursive: true });
   const label = report.tables.length === 1 ? report.tables[0]!.table : `${report.tables.length}-tables`;
   const stamp = report.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const file = path.join(outputDir, `reconciliation_${label.replace(/[^A-Za-z0-9_.-]/g, '_')}_${stamp}.json`);
-  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-  return file;
+  const base = path.join(outputDir, `reconciliation_${label.replace(/[^A-Za-z0-9_.-]/g, '_')}_${stamp}`);
+  const text = JSON.stringify(report, null, 2) + '\n';
+  for (let n = 1; ; n++) {
+    const file = n === 1 ? `${base}.json` : `${base}-${n}.json`;
+    try {
+      writeFileSync(file, text, { flag: 'wx' });
+      return file;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
 }
