@@ -91,6 +91,12 @@ export const command: CliCommand = {
       }
       case 'groups': {
         if (!v.group) throw new UsageError('kafka groups: --group is required (a sink connector NAME has group connect-NAME)');
+        // A group the broker does not know has no offsets, so its lag would read 0: a monitor would stay green.
+        const known = await withAdmin(bootstrap, async (admin) => (await admin.listGroups()).groups.map((g) => g.groupId));
+        if (!known.includes(v.group)) {
+          const sinks = known.filter((g) => g.startsWith('connect-')).sort();
+          throw new HarnessError(`kafka groups: consumer group ${v.group} does not exist on ${bootstrap} (a sink connector NAME has group connect-NAME${sinks.length ? `; sink groups: ${sinks.join(', ')}` : '; no sink groups'})`);
+        }
         const lag = await consumerGroupLag(bootstrap, v.group);
         if (v.json) process.stdout.write(JSON.stringify(lag, null, 2) + '\n');
         else {
