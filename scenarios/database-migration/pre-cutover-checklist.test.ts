@@ -39,7 +39,6 @@ const TABLE = 'customers';
 const RESTORE_CHECK = 'restore_check';
 /** The dump the Pre-Migration Backups check restores, replaced by the one item 3 wrote. */
 const PRE_MIGRATION_DUMP = 'backups/source-pre-migration-$(date +%Y%m%d).dump';
-/** A difference planted in the replica to break item 2 (orders: no workload writes there). */
 /** Below the lag fault's sizing (LAG_WRITES_PER_SECOND), so the healthy pipeline keeps item 1 clear of its threshold on a loaded machine; the fault still bites. */
 const WRITES_PER_SECOND = 25;
 /** Sink backlog (records) under the lag fault before item 1 is asked. */
