@@ -93,7 +93,10 @@ describe(section.title, () => {
         const resumed = await runCli(stateDir, resume[0]!.args);
         expect(resumed.code, resumed.stderr).toBe(0);
         await awaitDrained(target, TABLE, 'customer_id', await workload.mark());
-        const converged = await awaitConverged(source, target, [{ table: TABLE }]);
+        // Every row the workload does not write matches now; its own keys keep changing while it runs (at 20 writes/s
+        // some are always in flight: in CI a whole-table match was never seen in 120 s), and the close-out below
+        // checks the whole table, and every acknowledged write, once it has stopped.
+        const converged = await awaitConverged(source, target, [{ table: TABLE, keyRange: { to: [String(WORKLOAD_FIRST_KEY)] } }]);
         expect(converged.converged, JSON.stringify(converged.report.tables[0]?.diffCounts)).toBe(true);
         const verify = expectedHarnessCommands(section.blocks({ lang: 'bash' })[1]!.value);
         expect(verify.map((c) => c.args.join(' '))).toEqual([`reconcile --table ${TABLE} --checksum`]);
